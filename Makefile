@@ -1,0 +1,88 @@
+# inferencepool-operator: kubebuilder-style targets. `make help` lists them.
+
+IMG ?= ghcr.io/inferencepool-operator/inferencepool-operator:latest
+VERSION ?= 0.1.0
+
+# Tools are built from the Go module proxy into bin/<tool>-<version>/ on first use (see
+# hack/build-tool.sh); versions are pinned by the modules under hack/tools/.
+BUILD_TOOL = hack/build-tool.sh
+CONTROLLER_GEN = $(shell $(BUILD_TOOL) controller-gen)/controller-gen
+KUSTOMIZE = $(shell $(BUILD_TOOL) kustomize)/kustomize
+
+GO_TEST_FLAGS ?=
+
+.PHONY: all
+all: build
+
+##@ General
+
+.PHONY: help
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make <target>\n"} /^[a-zA-Z_0-9-]+:.*?##/ { printf "  %-18s %s\n", $$1, $$2 } /^##@/ { printf "\n%s\n", substr($$0, 5) }' $(MAKEFILE_LIST)
+
+##@ Development
+
+.PHONY: manifests
+manifests: ## Generate the CRD and RBAC manifests from the markers.
+	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./api/..." paths="./controllers/..." paths="./cmd/..." output:crd:artifacts:config=config/crd/bases
+
+.PHONY: generate
+generate: ## Generate deepcopy code from the markers.
+	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./api/..."
+
+.PHONY: fmt
+fmt: ## go fmt.
+	go fmt ./...
+
+.PHONY: vet
+vet: ## go vet.
+	go vet ./...
+
+.PHONY: envtest
+envtest: ## Build kube-apiserver and etcd for envtest (first run only) and print their directory.
+	@$(BUILD_TOOL) envtest
+
+.PHONY: test
+test: manifests generate fmt vet ## Run all tests: unit, golden and envtest integration on the source-built API server.
+	KUBEBUILDER_ASSETS="$$($(BUILD_TOOL) envtest)" go test ./... $(GO_TEST_FLAGS)
+
+.PHONY: golden
+golden: ## Rewrite the translation golden files (testdata/out) from the current code.
+	go test ./controllers/translate/... -run TestGolden -update
+
+.PHONY: test-crds
+test-crds: ## Refresh the third-party CRDs under test/crds from the pinned modules.
+	hack/update-test-crds.sh
+
+##@ Build
+
+.PHONY: build
+build: manifests generate fmt vet ## Build the manager binary.
+	go build -o bin/manager ./cmd
+
+.PHONY: run
+run: manifests generate ## Run the operator against the current kubeconfig.
+	go run ./cmd --leader-elect=false
+
+.PHONY: demo
+demo: ## Start a local control plane from source, run the operator on it with config/samples, show the results.
+	KUBEBUILDER_ASSETS="$$($(BUILD_TOOL) envtest)" go run ./hack/demo
+
+.PHONY: docker-build
+docker-build: ## Build the operator image (needs a container runtime).
+	docker build -t $(IMG) .
+
+##@ Deployment
+
+.PHONY: install
+install: manifests ## Install our CRD into the current cluster.
+	$(KUSTOMIZE) build config/crd | kubectl apply --server-side -f -
+
+.PHONY: deploy
+deploy: manifests ## Deploy the operator into the current cluster with image IMG.
+	cd config/manager && $(KUSTOMIZE) edit set image controller=$(IMG)
+	$(KUSTOMIZE) build config/default | kubectl apply --server-side -f -
+
+.PHONY: undeploy
+undeploy: ## Remove the operator from the current cluster.
+	$(KUSTOMIZE) build config/default | kubectl delete --ignore-not-found -f -

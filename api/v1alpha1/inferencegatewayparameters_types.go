@@ -1,0 +1,161 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
+)
+
+// Kind is the kind of InferenceGatewayParameters, as a GatewayClass parametersRef names it.
+const Kind = "InferenceGatewayParameters"
+
+// Defaults applied when a field is unset (the CRD's defaults say the same; these serve
+// GatewayClasses without parameters and objects written before a default existed).
+const (
+	DefaultMessageTimeout = Duration("10s")
+	DefaultTLSMode        = TLSModeInsecureSkipVerify
+	DefaultFallbackType   = FallbackLeastRequest
+)
+
+// Duration is a Gateway API duration string, e.g. "10s", "500ms" or "1m30s".
+//
+// +kubebuilder:validation:Pattern=`^([0-9]{1,5}(h|m|s|ms)){1,4}$`
+type Duration string
+
+// TLSMode says how Envoy connects to a pool's endpoint picker.
+//
+// +kubebuilder:validation:Enum=InsecureSkipVerify;Verify;Disabled
+type TLSMode string
+
+const (
+	// TLSModeInsecureSkipVerify uses TLS without verifying the EPP's certificate. It matches the
+	// self-signed certificate without SANs that GIE's endpoint pickers serve by default.
+	TLSModeInsecureSkipVerify TLSMode = "InsecureSkipVerify"
+	// TLSModeVerify uses TLS and verifies the EPP's certificate against caCertificateRefs and hostname.
+	TLSModeVerify TLSMode = "Verify"
+	// TLSModeDisabled speaks plaintext HTTP/2 (h2c) to the EPP.
+	TLSModeDisabled TLSMode = "Disabled"
+)
+
+// FallbackType is the load-balancing policy used when the EPP names no usable endpoint
+// (header absent, or it names a host outside the pool).
+//
+// +kubebuilder:validation:Enum=LeastRequest;RoundRobin;Random
+type FallbackType string
+
+const (
+	FallbackLeastRequest FallbackType = "LeastRequest"
+	FallbackRoundRobin   FallbackType = "RoundRobin"
+	FallbackRandom       FallbackType = "Random"
+)
+
+// InferenceGatewayParametersSpec configures the Envoy Gateway objects generated for the
+// Gateways of a GatewayClass. Every field is optional; the defaults give a working setup with
+// Envoy Gateway's class "eg" (or the operator's --envoy-gateway-class) and GIE's default EPP.
+type InferenceGatewayParametersSpec struct {
+	// EnvoyGatewayClassName is the Envoy Gateway GatewayClass the generated Gateways use.
+	// When unset, the operator's --envoy-gateway-class flag applies (default "eg").
+	//
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	EnvoyGatewayClassName string `json:"envoyGatewayClassName,omitempty"`
+
+	// EndpointPicker configures the connection from Envoy to each pool's endpoint picker.
+	//
+	// +optional
+	EndpointPicker *EndpointPickerSettings `json:"endpointPicker,omitempty"`
+
+	// LoadBalancer configures how Envoy picks an endpoint when the EPP does not.
+	//
+	// +optional
+	LoadBalancer *LoadBalancerSettings `json:"loadBalancer,omitempty"`
+
+	// StripClientDestinationHeader removes x-gateway-destination-endpoint from client requests
+	// before the EPP runs, so a client cannot pick a pod itself. Default true.
+	//
+	// +optional
+	// +kubebuilder:default=true
+	StripClientDestinationHeader *bool `json:"stripClientDestinationHeader,omitempty"`
+}
+
+// EndpointPickerSettings configures the ext_proc connection to endpoint pickers.
+type EndpointPickerSettings struct {
+	// MessageTimeout bounds how long Envoy waits for each EPP reply before failing the request.
+	// Default 10s. Envoy Gateway would otherwise leave Envoy's 200ms default, too short for an EPP
+	// that reads a whole prompt.
+	//
+	// +optional
+	// +kubebuilder:default="10s"
+	MessageTimeout *Duration `json:"messageTimeout,omitempty"`
+
+	// TLS configures transport security to the EPP.
+	//
+	// +optional
+	TLS *EndpointPickerTLS `json:"tls,omitempty"`
+}
+
+// EndpointPickerTLS configures transport security to the EPP.
+//
+// +kubebuilder:validation:XValidation:rule="self.mode == 'Verify' ? (has(self.caCertificateRefs) && size(self.caCertificateRefs) > 0 && has(self.hostname)) : true",message="mode Verify requires caCertificateRefs and hostname"
+// +kubebuilder:validation:XValidation:rule="self.mode != 'Verify' ? (!has(self.caCertificateRefs) && !has(self.hostname)) : true",message="caCertificateRefs and hostname are only valid with mode Verify"
+type EndpointPickerTLS struct {
+	// Mode is InsecureSkipVerify (default), Verify or Disabled.
+	//
+	// +optional
+	// +kubebuilder:default=InsecureSkipVerify
+	Mode TLSMode `json:"mode,omitempty"`
+
+	// CACertificateRefs name ConfigMaps (key ca.crt) in each pool's namespace holding the CA
+	// certificates that sign the EPP's serving certificate. Mode Verify only.
+	//
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=8
+	CACertificateRefs []gwapiv1.LocalObjectReference `json:"caCertificateRefs,omitempty"`
+
+	// Hostname is the name the EPP's certificate must carry (and the SNI sent). Mode Verify only.
+	//
+	// +optional
+	Hostname *gwapiv1.PreciseHostname `json:"hostname,omitempty"`
+}
+
+// LoadBalancerSettings configures the fallback load balancing of a pool.
+type LoadBalancerSettings struct {
+	// FallbackType is the load-balancing policy used when the EPP names no endpoint of the pool.
+	// Default LeastRequest.
+	//
+	// +optional
+	// +kubebuilder:default=LeastRequest
+	FallbackType FallbackType `json:"fallbackType,omitempty"`
+}
+
+// InferenceGatewayParameters holds the settings of one GatewayClass of the operator, referenced
+// from the class's spec.parametersRef (group inferencepool-operator.io, kind InferenceGatewayParameters).
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:resource:scope=Cluster,shortName=igp,categories=inferencepool-operator
+// +kubebuilder:printcolumn:name="EG Class",type=string,JSONPath=`.spec.envoyGatewayClassName`
+// +kubebuilder:printcolumn:name="TLS",type=string,JSONPath=`.spec.endpointPicker.tls.mode`
+// +kubebuilder:printcolumn:name="Timeout",type=string,JSONPath=`.spec.endpointPicker.messageTimeout`
+// +kubebuilder:printcolumn:name="Fallback",type=string,JSONPath=`.spec.loadBalancer.fallbackType`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type InferenceGatewayParameters struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// +optional
+	Spec InferenceGatewayParametersSpec `json:"spec,omitempty"`
+}
+
+// InferenceGatewayParametersList is a list of InferenceGatewayParameters.
+//
+// +kubebuilder:object:root=true
+type InferenceGatewayParametersList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []InferenceGatewayParameters `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&InferenceGatewayParameters{}, &InferenceGatewayParametersList{})
+}

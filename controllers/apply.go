@@ -1,0 +1,213 @@
+package controllers
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+
+	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate"
+)
+
+// ErrForeignObject is returned by Applier.Ensure when an object with the generated name exists
+// and does not carry our managed-by label: the operator never adopts it.
+var ErrForeignObject = errors.New("object exists and is not managed by inferencepool-operator")
+
+// Applier writes generated objects with server-side apply, and only when they differ from what
+// the cache holds: a reconcile that changes nothing writes nothing.
+type Applier struct {
+	// Client reads from the informer cache and writes to the API server.
+	Client client.Client
+	Scheme *runtime.Scheme
+}
+
+// Ensure makes the object desired exist as rendered. It returns whether it wrote, and
+// ErrForeignObject (wrapped) when an unmanaged object holds the name.
+func (a *Applier) Ensure(ctx context.Context, desired client.Object) (bool, error) {
+	gvk, err := apiutil.GVKForObject(desired, a.Scheme)
+	if err != nil {
+		return false, err
+	}
+	want, err := toApplyMap(desired)
+	if err != nil {
+		return false, err
+	}
+	hash := hashOf(want)
+	setAnnotation(want, translate.AnnotationDesiredHash, hash)
+
+	existing, err := a.Scheme.New(gvk)
+	if err != nil {
+		return false, err
+	}
+	existingObj := existing.(client.Object)
+	err = a.Client.Get(ctx, client.ObjectKeyFromObject(desired), existingObj)
+	switch {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		return false, err
+	default:
+		if existingObj.GetLabels()[translate.LabelManagedBy] != translate.ManagedByValue {
+			return false, fmt.Errorf("%s %s: %w", gvk.Kind, client.ObjectKeyFromObject(desired), ErrForeignObject)
+		}
+		if existingObj.GetAnnotations()[translate.AnnotationDesiredHash] == hash {
+			have, err := runtime.DefaultUnstructuredConverter.ToUnstructured(existingObj)
+			if err != nil {
+				return false, err
+			}
+			if contains(have, want, true) {
+				return false, nil
+			}
+		}
+	}
+
+	u := &unstructured.Unstructured{Object: want}
+	u.SetGroupVersionKind(gvk)
+	if err := a.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u),
+		client.FieldOwner(translate.FieldManager), client.ForceOwnership); err != nil {
+		return false, fmt.Errorf("applying %s %s: %w", gvk.Kind, client.ObjectKeyFromObject(desired), err)
+	}
+	return true, nil
+}
+
+// Prune deletes the objects in list's kind, in namespace, that were generated from the source
+// kind/name (by label and ownerReference) and whose names are not in keep. It returns how many
+// it deleted.
+func (a *Applier) Prune(ctx context.Context, list client.ObjectList, namespace, sourceKind, sourceName string, keep map[string]bool) (int, error) {
+	sel := client.MatchingLabels{
+		translate.LabelManagedBy:  translate.ManagedByValue,
+		translate.LabelSourceKind: sourceKind,
+		translate.LabelSourceName: translate.LabelValue(sourceName),
+	}
+	if err := a.Client.List(ctx, list, client.InNamespace(namespace), sel); err != nil {
+		return 0, err
+	}
+	items, err := metaItems(list)
+	if err != nil {
+		return 0, err
+	}
+	deleted := 0
+	for _, obj := range items {
+		if keep[obj.GetName()] || !ownedBy(obj, sourceKind, sourceName) {
+			continue
+		}
+		uid := obj.GetUID()
+		err := a.Client.Delete(ctx, obj, client.Preconditions{UID: &uid})
+		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+			return deleted, err
+		}
+		deleted++
+	}
+	return deleted, nil
+}
+
+func ownedBy(obj client.Object, kind, name string) bool {
+	for _, ref := range obj.GetOwnerReferences() {
+		if ref.Kind == kind && ref.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func metaItems(list client.ObjectList) ([]client.Object, error) {
+	v := reflect.ValueOf(list).Elem().FieldByName("Items")
+	if !v.IsValid() {
+		return nil, fmt.Errorf("%T has no Items", list)
+	}
+	out := make([]client.Object, 0, v.Len())
+	for i := 0; i < v.Len(); i++ {
+		obj, ok := v.Index(i).Addr().Interface().(client.Object)
+		if !ok {
+			return nil, fmt.Errorf("%T items are not objects", list)
+		}
+		out = append(out, obj)
+	}
+	return out, nil
+}
+
+// toApplyMap renders a typed object as the map sent in an apply request: no status, no
+// server-set metadata.
+func toApplyMap(obj client.Object) (map[string]any, error) {
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	if err != nil {
+		return nil, err
+	}
+	delete(m, "status")
+	if md, ok := m["metadata"].(map[string]any); ok {
+		for _, k := range []string{"creationTimestamp", "resourceVersion", "uid", "generation", "managedFields"} {
+			delete(md, k)
+		}
+	}
+	return m, nil
+}
+
+func hashOf(m map[string]any) string {
+	b, _ := json.Marshal(m) // maps marshal with sorted keys: a stable hash
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])[:16]
+}
+
+func setAnnotation(m map[string]any, key, value string) {
+	md, _ := m["metadata"].(map[string]any)
+	if md == nil {
+		md = map[string]any{}
+		m["metadata"] = md
+	}
+	ann, _ := md["annotations"].(map[string]any)
+	if ann == nil {
+		ann = map[string]any{}
+		md["annotations"] = ann
+	}
+	ann[key] = value
+}
+
+// contains tells whether have holds every field of want with the same value. Maps may have
+// more keys (server defaults, other managers' fields); lists must match element by element.
+// At the top level apiVersion and kind are skipped: typed objects read from the cache lack them.
+func contains(have, want any, top bool) bool {
+	switch w := want.(type) {
+	case map[string]any:
+		h, ok := have.(map[string]any)
+		if !ok {
+			return len(w) == 0 && have == nil
+		}
+		for k, wv := range w {
+			if top && (k == "apiVersion" || k == "kind") {
+				continue
+			}
+			if !contains(h[k], wv, false) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		h, ok := have.([]any)
+		if !ok || len(h) != len(w) {
+			return len(w) == 0 && have == nil
+		}
+		for i := range w {
+			if !contains(h[i], w[i], false) {
+				return false
+			}
+		}
+		return true
+	default:
+		return reflect.DeepEqual(have, want)
+	}
+}
+
+// key is a short form of client.ObjectKeyFromObject for logs and events.
+func key(obj metav1.Object) types.NamespacedName {
+	return types.NamespacedName{Namespace: obj.GetNamespace(), Name: obj.GetName()}
+}

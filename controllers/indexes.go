@@ -1,0 +1,68 @@
+package controllers
+
+import (
+	"context"
+
+	"k8s.io/apimachinery/pkg/types"
+	giev1 "sigs.k8s.io/gateway-api-inference-extension/api/v1"
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+
+	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate"
+)
+
+// Field indexes over the cache, so an event finds the objects whose output it changes without
+// listing everything.
+const (
+	// indexRoutePools: HTTPRoute → "namespace/name" of every InferencePool its rules reference.
+	indexRoutePools = "httproute.pools"
+	// indexRouteGateways: HTTPRoute → "namespace/name" of every Gateway its parentRefs name.
+	indexRouteGateways = "httproute.gateways"
+	// indexGatewayClass: Gateway → its gatewayClassName.
+	indexGatewayClass = "gateway.class"
+	// indexPoolShadowService: InferencePool → "namespace/name" of its shadow Service.
+	indexPoolShadowService = "inferencepool.shadowService"
+	// indexClassParameters: GatewayClass → name of the InferenceGatewayParameters it references.
+	indexClassParameters = "gatewayclass.parameters"
+)
+
+func nnKeys(nns []types.NamespacedName) []string {
+	out := make([]string, len(nns))
+	for i, nn := range nns {
+		out[i] = nn.String()
+	}
+	return out
+}
+
+// setupIndexes registers the field indexes with the manager's cache.
+func setupIndexes(ctx context.Context, mgr manager.Manager) error {
+	idx := mgr.GetFieldIndexer()
+	if err := idx.IndexField(ctx, &gwapiv1.HTTPRoute{}, indexRoutePools, func(o client.Object) []string {
+		return nnKeys(translate.PoolRefs(o.(*gwapiv1.HTTPRoute)))
+	}); err != nil {
+		return err
+	}
+	if err := idx.IndexField(ctx, &gwapiv1.HTTPRoute{}, indexRouteGateways, func(o client.Object) []string {
+		return nnKeys(translate.ParentGateways(o.(*gwapiv1.HTTPRoute)))
+	}); err != nil {
+		return err
+	}
+	if err := idx.IndexField(ctx, &gwapiv1.Gateway{}, indexGatewayClass, func(o client.Object) []string {
+		return []string{string(o.(*gwapiv1.Gateway).Spec.GatewayClassName)}
+	}); err != nil {
+		return err
+	}
+	if err := idx.IndexField(ctx, &giev1.InferencePool{}, indexPoolShadowService, func(o client.Object) []string {
+		return []string{types.NamespacedName{Namespace: o.GetNamespace(), Name: translate.ShadowServiceName(o.GetName())}.String()}
+	}); err != nil {
+		return err
+	}
+	return idx.IndexField(ctx, &gwapiv1.GatewayClass{}, indexClassParameters, func(o client.Object) []string {
+		ref := o.(*gwapiv1.GatewayClass).Spec.ParametersRef
+		if ref == nil {
+			return nil
+		}
+		return []string{string(ref.Name)}
+	})
+}
