@@ -1,23 +1,151 @@
 package translate
 
 import (
+	"fmt"
+	"sort"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	giev1 "sigs.k8s.io/gateway-api-inference-extension/api/v1"
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 // PoolResult is what one InferencePool translates to.
 type PoolResult struct {
-	// Objects are the generated objects owned by the pool. Empty when no route on our
-	// Gateways references the pool: then everything generated for it is pruned.
+	// Objects are the objects generated for the pool. Empty when no route on our served
+	// Gateways references it: then everything generated for it is pruned.
 	Objects []client.Object
+	// Parents are the desired status entries of the pool, one per Gateway of ours that has a
+	// route referencing the pool, sorted by Gateway.
+	Parents []giev1.ParentStatus
+	// FailOpenActive is true while the pool's EPP (failure mode FailOpen) has no ready endpoint
+	// and the pool's rules are served without it.
+	FailOpenActive bool
+	// Events are warnings to record on the pool.
+	Events []Event
 }
 
-// TranslatePool renders the objects owned by pool, given the routes, Gateways and classes in s.
+// poolUse is one route rule that sends traffic to a pool.
+type poolUse struct {
+	route    *gwapiv1.HTTPRoute
+	ruleName string
+	// primary is false when the rule names an earlier pool: its EPP serves the rule, not ours.
+	primary bool
+	// class is the GatewayClass whose settings apply (the route's first served parent's).
+	class    string
+	settings Settings
+}
+
+// TranslatePool renders the objects generated for pool and its status entries.
 func TranslatePool(s *Snapshot, pool *giev1.InferencePool) PoolResult {
 	nn := types.NamespacedName{Namespace: pool.Namespace, Name: pool.Name}
-	if len(s.RoutesUsingPool(nn)) == 0 {
-		return PoolResult{}
+	routes := s.RoutesUsingPool(nn)
+	uses := poolUses(s, routes, nn)
+	epp := resolveEndpointPicker(s, pool)
+
+	res := PoolResult{Parents: poolParents(s, pool, routes, uses, epp)}
+	if len(uses) == 0 || len(pool.Spec.TargetPorts) == 0 {
+		return res
 	}
-	return PoolResult{Objects: []client.Object{ShadowService(pool)}}
+	res.Objects = append(res.Objects, ShadowService(pool))
+	if epp.ref != nil {
+		res.FailOpenActive = epp.failOpen() && (epp.service == nil || !epp.ready)
+		res.Objects = append(res.Objects, policies(pool, uses, epp, res.FailOpenActive)...)
+		res.Objects = append(res.Objects, eppConnection(s, pool, uses, epp)...)
+	}
+	res.Objects = append(res.Objects, referenceGrants(pool, uses, epp)...)
+	return res
+}
+
+// poolUses lists the rules of routes (served by our Gateways) that reference the pool nn.
+func poolUses(s *Snapshot, routes []*gwapiv1.HTTPRoute, nn types.NamespacedName) []poolUse {
+	var out []poolUse
+	for _, route := range routes {
+		parents := servedParents(s, route)
+		if len(parents) == 0 {
+			continue
+		}
+		gw, settings, _ := s.OurServedGateway(ParentGateway(parents[0], route.Namespace))
+		names := RuleNames(route)
+		for i, rule := range route.Spec.Rules {
+			pools := rulePools(s, route, rule)
+			if !containsNN(pools, nn) {
+				continue
+			}
+			out = append(out, poolUse{route: route, ruleName: names[i], primary: pools[0] == nn,
+				class: string(gw.Spec.GatewayClassName), settings: settings})
+		}
+	}
+	return out
+}
+
+// poolParents computes the pool's status entries: one per Gateway of ours with a route that
+// references the pool.
+func poolParents(s *Snapshot, pool *giev1.InferencePool, routes []*gwapiv1.HTTPRoute, uses []poolUse, epp endpointPicker) []giev1.ParentStatus {
+	type verdict struct {
+		accepted bool
+		routes   []string
+	}
+	byGateway := map[types.NamespacedName]*verdict{}
+	for _, route := range routes {
+		parents := RouteParents(s, route, GeneratedRoute(s, route))
+		for _, i := range s.OurParentRefs(route) {
+			ref := route.Spec.ParentRefs[i]
+			gw := ParentGateway(ref, route.Namespace)
+			v := byGateway[gw]
+			if v == nil {
+				v = &verdict{}
+				byGateway[gw] = v
+			}
+			v.routes = append(v.routes, route.Namespace+"/"+route.Name)
+			if st := findParentStatus(parents, ref, route.Namespace); st != nil {
+				if c := findCondition(st.Conditions, string(gwapiv1.RouteConditionAccepted)); c != nil && c.Status == metav1.ConditionTrue {
+					v.accepted = true
+				}
+			}
+		}
+	}
+	var notes []string
+	for _, u := range uses {
+		if !u.primary {
+			notes = append(notes, fmt.Sprintf("rule %q of HTTPRoute %s/%s also sends traffic to an earlier InferencePool, whose endpoint picker serves the rule", u.ruleName, u.route.Namespace, u.route.Name))
+		}
+	}
+	resolved := condition(giev1.InferencePoolConditionResolvedRefs, metav1.ConditionTrue, giev1.InferencePoolReasonResolvedRefs, "All references resolved", pool.Generation)
+	if epp.problem != "" {
+		resolved = condition(giev1.InferencePoolConditionResolvedRefs, metav1.ConditionFalse, giev1.InferencePoolReasonInvalidExtensionRef, epp.problem, pool.Generation)
+	}
+
+	keys := make([]types.NamespacedName, 0, len(byGateway))
+	for k := range byGateway {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
+	out := make([]giev1.ParentStatus, 0, len(keys))
+	for _, gw := range keys {
+		v := byGateway[gw]
+		var accepted metav1.Condition
+		if v.accepted {
+			msg := "Accepted by the Gateway through HTTPRoute " + strings.Join(v.routes, ", ")
+			if epp.ref == nil {
+				msg += "; no endpointPickerRef: requests are load-balanced over the pool's endpoints"
+			}
+			if len(notes) > 0 {
+				msg += "; " + strings.Join(notes, "; ")
+			}
+			accepted = condition(giev1.InferencePoolConditionAccepted, metav1.ConditionTrue, giev1.InferencePoolReasonAccepted, msg, pool.Generation)
+		} else {
+			accepted = condition(giev1.InferencePoolConditionAccepted, metav1.ConditionFalse, giev1.InferencePoolReasonHTTPRouteNotAccepted,
+				"No HTTPRoute referencing this pool is accepted by the Gateway: "+strings.Join(v.routes, ", "), pool.Generation)
+		}
+		group, kind, ns := giev1.Group(gwapiv1.GroupName), giev1.Kind("Gateway"), giev1.Namespace(gw.Namespace)
+		out = append(out, giev1.ParentStatus{
+			ParentRef:      giev1.ParentReference{Group: &group, Kind: kind, Namespace: ns, Name: giev1.ObjectName(gw.Name)},
+			ControllerName: giev1.ControllerName(ControllerName),
+			Conditions:     []metav1.Condition{accepted, resolved},
+		})
+	}
+	return out
 }

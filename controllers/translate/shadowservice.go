@@ -45,12 +45,8 @@ func ShadowService(pool *giev1.InferencePool) *corev1.Service {
 	}
 	return &corev1.Service{
 		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
-		ObjectMeta: metav1.ObjectMeta{
-			Name:            ShadowServiceName(pool.Name),
-			Namespace:       pool.Namespace,
-			Labels:          SourceLabels(InferencePoolKind, pool.Name),
-			OwnerReferences: []metav1.OwnerReference{PoolOwnerReference(pool)},
-		},
+		ObjectMeta: objectMeta(poolSource(pool), pool.Namespace, ShadowServiceName(pool.Name),
+			controllerRef(giev1.GroupVersion.String(), InferencePoolKind, pool)),
 		Spec: corev1.ServiceSpec{
 			Type:      corev1.ServiceTypeClusterIP,
 			ClusterIP: corev1.ClusterIPNone,
@@ -60,25 +56,3 @@ func ShadowService(pool *giev1.InferencePool) *corev1.Service {
 	}
 }
 
-// SourceLabels are the labels of an object generated from the source kind/name.
-func SourceLabels(kind, name string) map[string]string {
-	return map[string]string{
-		LabelManagedBy:  ManagedByValue,
-		LabelSourceKind: kind,
-		LabelSourceName: LabelValue(name),
-	}
-}
-
-// PoolOwnerReference makes pool the controlling owner of a generated object, so deleting the
-// pool deletes it. blockOwnerDeletion is left unset: it would need update rights on the pool's
-// finalizers, and the operator never touches the pool itself.
-func PoolOwnerReference(pool *giev1.InferencePool) metav1.OwnerReference {
-	t := true
-	return metav1.OwnerReference{
-		APIVersion: giev1.GroupVersion.String(),
-		Kind:       InferencePoolKind,
-		Name:       pool.Name,
-		UID:        pool.UID,
-		Controller: &t,
-	}
-}

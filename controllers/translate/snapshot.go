@@ -1,6 +1,8 @@
 package translate
 
 import (
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/types"
 	giev1 "sigs.k8s.io/gateway-api-inference-extension/api/v1"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -9,11 +11,18 @@ import (
 	"github.com/inferencepool-operator/inferencepool-operator/api/v1alpha1"
 )
 
+// DefaultClusterDomain is the DNS suffix of cluster Services unless configured otherwise.
+const DefaultClusterDomain = "cluster.local"
+
 // Snapshot is everything a translation reads. Reconcilers fill it from the informer cache with
 // the objects relevant to the source they reconcile; golden tests fill it from YAML files.
+// Gateways and HTTPRoutes hold the user's objects and the generated ones alike: the generated
+// ones carry Envoy Gateway's verdicts in their status, which the user's statuses mirror.
 type Snapshot struct {
 	// DefaultEnvoyGatewayClass is the EG class used when a GatewayClass has no parameters.
 	DefaultEnvoyGatewayClass string
+	// ClusterDomain is the DNS suffix of Services (default cluster.local).
+	ClusterDomain string
 
 	GatewayClasses []gwapiv1.GatewayClass
 	Parameters     []v1alpha1.InferenceGatewayParameters
@@ -21,6 +30,17 @@ type Snapshot struct {
 	HTTPRoutes     []gwapiv1.HTTPRoute
 	Pools          []giev1.InferencePool
 	Grants         []gwapiv1beta1.ReferenceGrant
+	// Services are the endpoint pickers' Services.
+	Services []corev1.Service
+	// EndpointSlices are the endpoint pickers' EndpointSlices (FailOpen reads their readiness).
+	EndpointSlices []discoveryv1.EndpointSlice
+}
+
+func (s *Snapshot) clusterDomain() string {
+	if s.ClusterDomain == "" {
+		return DefaultClusterDomain
+	}
+	return s.ClusterDomain
 }
 
 // OurClass tells whether the GatewayClass named name is one of the operator's.
@@ -45,20 +65,70 @@ func (s *Snapshot) Gateway(nn types.NamespacedName) *gwapiv1.Gateway {
 	return nil
 }
 
+// HTTPRoute returns the HTTPRoute nn, or nil.
+func (s *Snapshot) HTTPRoute(nn types.NamespacedName) *gwapiv1.HTTPRoute {
+	for i := range s.HTTPRoutes {
+		r := &s.HTTPRoutes[i]
+		if r.Namespace == nn.Namespace && r.Name == nn.Name {
+			return r
+		}
+	}
+	return nil
+}
+
+// Pool returns the InferencePool nn, or nil.
+func (s *Snapshot) Pool(nn types.NamespacedName) *giev1.InferencePool {
+	for i := range s.Pools {
+		p := &s.Pools[i]
+		if p.Namespace == nn.Namespace && p.Name == nn.Name {
+			return p
+		}
+	}
+	return nil
+}
+
+// Service returns the Service nn, or nil.
+func (s *Snapshot) Service(nn types.NamespacedName) *corev1.Service {
+	for i := range s.Services {
+		svc := &s.Services[i]
+		if svc.Namespace == nn.Namespace && svc.Name == nn.Name {
+			return svc
+		}
+	}
+	return nil
+}
+
 // OurGateway tells whether nn is a Gateway of one of the operator's classes.
 func (s *Snapshot) OurGateway(nn types.NamespacedName) bool {
 	g := s.Gateway(nn)
 	return g != nil && s.OurClass(string(g.Spec.GatewayClassName))
 }
 
-// OnOurGateways tells whether a route has at least one parentRef to a Gateway of ours.
-func (s *Snapshot) OnOurGateways(route *gwapiv1.HTTPRoute) bool {
-	for _, gw := range ParentGateways(route) {
-		if s.OurGateway(gw) {
-			return true
+// OurServedGateway returns the Gateway nn when it is ours and its class is usable (accepted
+// with valid parameters), with the class's settings.
+func (s *Snapshot) OurServedGateway(nn types.NamespacedName) (*gwapiv1.Gateway, Settings, bool) {
+	g := s.Gateway(nn)
+	if g == nil {
+		return nil, Settings{}, false
+	}
+	settings, ok := s.ClassSettings(string(g.Spec.GatewayClassName))
+	return g, settings, ok
+}
+
+// OurParentRefs lists the indexes of a route's parentRefs that name Gateways of ours.
+func (s *Snapshot) OurParentRefs(route *gwapiv1.HTTPRoute) []int {
+	var out []int
+	for i, ref := range route.Spec.ParentRefs {
+		if IsGatewayParentRef(ref) && s.OurGateway(ParentGateway(ref, route.Namespace)) {
+			out = append(out, i)
 		}
 	}
-	return false
+	return out
+}
+
+// OnOurGateways tells whether a route has at least one parentRef to a Gateway of ours.
+func (s *Snapshot) OnOurGateways(route *gwapiv1.HTTPRoute) bool {
+	return len(s.OurParentRefs(route)) > 0
 }
 
 // PoolRefPermitted tells whether route may reference the pool pool (same namespace, or a
@@ -68,7 +138,8 @@ func (s *Snapshot) PoolRefPermitted(route *gwapiv1.HTTPRoute, pool types.Namespa
 		InferenceGroup, InferencePoolKind, pool.Namespace, pool.Name)
 }
 
-// RoutesUsingPool lists the routes on our Gateways whose rules reference pool with permission.
+// RoutesUsingPool lists the routes on our Gateways whose rules reference pool with permission,
+// in the order of s.HTTPRoutes.
 func (s *Snapshot) RoutesUsingPool(pool types.NamespacedName) []*gwapiv1.HTTPRoute {
 	var out []*gwapiv1.HTTPRoute
 	for i := range s.HTTPRoutes {

@@ -1,0 +1,112 @@
+package translate
+
+import (
+	"fmt"
+
+	egv1a1 "github.com/envoyproxy/gateway/api/v1alpha1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// GeneratedGatewayName is the name of the EG Gateway generated for the user's Gateway name.
+func GeneratedGatewayName(name string) string { return DNS1035Name(name, "eg") }
+
+// ClientTrafficPolicyName is the name of the ClientTrafficPolicy generated for the user's Gateway name.
+func ClientTrafficPolicyName(name string) string { return DNS1035Name(name, "client") }
+
+// GatewayResult is what one Gateway of ours translates to.
+type GatewayResult struct {
+	// Objects are the generated objects owned by the Gateway; empty when it is not served.
+	Objects []client.Object
+	// Status is the desired status of the user's Gateway (conditions without timestamps).
+	Status gwapiv1.GatewayStatus
+}
+
+func gatewaySource(gw *gwapiv1.Gateway) Source {
+	return Source{Kind: "Gateway", Namespace: gw.Namespace, Name: gw.Name}
+}
+
+// TranslateGateway renders the EG Gateway (and ClientTrafficPolicy) for a Gateway of ours,
+// and its status mirrored from Envoy Gateway's verdict on the generated Gateway.
+func TranslateGateway(s *Snapshot, gw *gwapiv1.Gateway) GatewayResult {
+	settings, ok := s.ClassSettings(string(gw.Spec.GatewayClassName))
+	if !ok {
+		msg := fmt.Sprintf("GatewayClass %q is not accepted; see its status", gw.Spec.GatewayClassName)
+		return GatewayResult{Status: gwapiv1.GatewayStatus{Conditions: []metav1.Condition{
+			condition(gwapiv1.GatewayConditionAccepted, metav1.ConditionFalse, gwapiv1.GatewayReasonPending, msg, gw.Generation),
+			condition(gwapiv1.GatewayConditionProgrammed, metav1.ConditionFalse, gwapiv1.GatewayReasonPending, msg, gw.Generation),
+		}}}
+	}
+	generated := GeneratedGateway(gw, settings)
+	res := GatewayResult{Objects: []client.Object{generated}}
+	if settings.StripClientDestinationHeader {
+		res.Objects = append(res.Objects, clientTrafficPolicy(gw))
+	}
+	res.Status = mirrorGatewayStatus(gw, generated, s.Gateway(types.NamespacedName{Namespace: gw.Namespace, Name: generated.Name}))
+	return res
+}
+
+// GeneratedGateway is the user's Gateway as an EG Gateway: the same spec, EG's class.
+func GeneratedGateway(gw *gwapiv1.Gateway, settings Settings) *gwapiv1.Gateway {
+	spec := gw.Spec.DeepCopy()
+	spec.GatewayClassName = gwapiv1.ObjectName(settings.EnvoyGatewayClassName)
+	return &gwapiv1.Gateway{
+		TypeMeta: metav1.TypeMeta{APIVersion: gwapiv1.GroupVersion.String(), Kind: "Gateway"},
+		ObjectMeta: objectMeta(gatewaySource(gw), gw.Namespace, GeneratedGatewayName(gw.Name),
+			controllerRef(gwapiv1.GroupVersion.String(), "Gateway", gw)),
+		Spec: *spec,
+	}
+}
+
+// clientTrafficPolicy removes the destination header from client requests before any filter
+// runs, so only the endpoint picker can choose the pod.
+func clientTrafficPolicy(gw *gwapiv1.Gateway) *egv1a1.ClientTrafficPolicy {
+	return &egv1a1.ClientTrafficPolicy{
+		TypeMeta: metav1.TypeMeta{APIVersion: egv1a1.GroupVersion.String(), Kind: egv1a1.KindClientTrafficPolicy},
+		ObjectMeta: objectMeta(gatewaySource(gw), gw.Namespace, ClientTrafficPolicyName(gw.Name),
+			controllerRef(gwapiv1.GroupVersion.String(), "Gateway", gw)),
+		Spec: egv1a1.ClientTrafficPolicySpec{
+			PolicyTargetReferences: egv1a1.PolicyTargetReferences{
+				TargetRefs: []gwapiv1.LocalPolicyTargetReferenceWithSectionName{{
+					LocalPolicyTargetReference: gwapiv1.LocalPolicyTargetReference{
+						Group: gwapiv1.GroupName, Kind: "Gateway", Name: gwapiv1.ObjectName(GeneratedGatewayName(gw.Name)),
+					},
+				}},
+			},
+			Headers: &egv1a1.HeaderSettings{
+				EarlyRequestHeaders: &egv1a1.HTTPHeaderFilter{Remove: []string{DestinationHeader}},
+			},
+		},
+	}
+}
+
+// mirrorGatewayStatus copies EG's verdict on the generated Gateway onto the user's Gateway,
+// with the user's generation. Until EG has judged the current generated spec, it says Pending.
+func mirrorGatewayStatus(gw *gwapiv1.Gateway, desired, generated *gwapiv1.Gateway) gwapiv1.GatewayStatus {
+	if generated != nil && generated.Labels[LabelManagedBy] != ManagedByValue {
+		msg := fmt.Sprintf("Gateway %s/%s exists and is not managed by inferencepool-operator; rename or remove it", generated.Namespace, generated.Name)
+		return gwapiv1.GatewayStatus{Conditions: []metav1.Condition{
+			condition(gwapiv1.GatewayConditionAccepted, metav1.ConditionFalse, gwapiv1.GatewayReasonPending, msg, gw.Generation),
+			condition(gwapiv1.GatewayConditionProgrammed, metav1.ConditionFalse, gwapiv1.GatewayReasonPending, msg, gw.Generation),
+		}}
+	}
+	if !isCurrent(generated, desired) || !judged(generated.Status.Conditions, generated.Generation, string(gwapiv1.GatewayConditionAccepted)) {
+		msg := fmt.Sprintf("Waiting for Envoy Gateway to accept Gateway %s/%s", gw.Namespace, GeneratedGatewayName(gw.Name))
+		return gwapiv1.GatewayStatus{Conditions: []metav1.Condition{
+			condition(gwapiv1.GatewayConditionAccepted, metav1.ConditionUnknown, gwapiv1.GatewayReasonPending, msg, gw.Generation),
+			condition(gwapiv1.GatewayConditionProgrammed, metav1.ConditionUnknown, gwapiv1.GatewayReasonPending, msg, gw.Generation),
+		}}
+	}
+	st := gwapiv1.GatewayStatus{
+		Addresses:  append([]gwapiv1.GatewayStatusAddress(nil), generated.Status.Addresses...),
+		Conditions: withGeneration(generated.Status.Conditions, gw.Generation),
+	}
+	for _, l := range generated.Status.Listeners {
+		l = *l.DeepCopy()
+		l.Conditions = withGeneration(l.Conditions, gw.Generation)
+		st.Listeners = append(st.Listeners, l)
+	}
+	return st
+}

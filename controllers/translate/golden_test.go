@@ -1,0 +1,277 @@
+package translate_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/apimachinery/pkg/types"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	giev1 "sigs.k8s.io/gateway-api-inference-extension/api/v1"
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
+	gwapiv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/inferencepool-operator/inferencepool-operator/api/v1alpha1"
+	"github.com/inferencepool-operator/inferencepool-operator/controllers"
+	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/out from the current translation")
+
+// currentAnnotation marks a generated object in an input file as written from the current
+// desired state: the test stamps it with the matching desired hash, so its status counts as
+// Envoy Gateway's verdict on what the operator wants now.
+const currentAnnotation = "test.inferencepool-operator.io/current"
+
+// TestGolden translates each testdata/in/*.yaml snapshot and compares the generated objects,
+// statuses, fail-open states and events with testdata/out/*.yaml.
+func TestGolden(t *testing.T) {
+	inputs, err := filepath.Glob("testdata/in/*.yaml")
+	if err != nil || len(inputs) == 0 {
+		t.Fatalf("no golden inputs: %v", err)
+	}
+	for _, in := range inputs {
+		name := strings.TrimSuffix(filepath.Base(in), ".yaml")
+		t.Run(name, func(t *testing.T) {
+			snap := loadSnapshot(t, in)
+			got := render(t, translateStamped(t, snap))
+			out := filepath.Join("testdata", "out", name+".yaml")
+			if *update {
+				if err := os.WriteFile(out, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatalf("%v (run make golden to create it)", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("translation of %s differs from %s (run make golden and review the diff):\n%s", in, out, diff(string(want), string(got)))
+			}
+		})
+	}
+}
+
+// translateStamped translates once to learn the desired objects, stamps the input's generated
+// objects marked current with their desired hash, and translates again.
+func translateStamped(t *testing.T, snap *translate.Snapshot) translate.Result {
+	first := translate.Translate(snap)
+	hashes := map[string]string{}
+	for _, obj := range first.Objects {
+		h, err := translate.DesiredHash(obj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hashes[kindKey(obj)] = h
+	}
+	stamp := func(obj client.Object, kind string) {
+		if obj.GetAnnotations()[currentAnnotation] != "true" {
+			return
+		}
+		h, ok := hashes[kind+"/"+obj.GetNamespace()+"/"+obj.GetName()]
+		if !ok {
+			t.Fatalf("%s %s/%s is marked current but the translation does not generate it", kind, obj.GetNamespace(), obj.GetName())
+		}
+		ann := obj.GetAnnotations()
+		delete(ann, currentAnnotation)
+		ann[translate.AnnotationDesiredHash] = h
+		obj.SetAnnotations(ann)
+	}
+	for i := range snap.Gateways {
+		stamp(&snap.Gateways[i], "Gateway")
+	}
+	for i := range snap.HTTPRoutes {
+		stamp(&snap.HTTPRoutes[i], "HTTPRoute")
+	}
+	return translate.Translate(snap)
+}
+
+func kindKey(obj client.Object) string {
+	return obj.GetObjectKind().GroupVersionKind().Kind + "/" + obj.GetNamespace() + "/" + obj.GetName()
+}
+
+// loadSnapshot decodes a multi-document YAML file into a snapshot. A document of kind
+// SnapshotSettings (not a Kubernetes kind) sets the snapshot's own fields.
+func loadSnapshot(t *testing.T, path string) *translate.Snapshot {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	decoder := serializer.NewCodecFactory(controllers.NewScheme()).UniversalDeserializer()
+	snap := &translate.Snapshot{DefaultEnvoyGatewayClass: "eg"}
+	reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+	for {
+		doc, err := reader.Read()
+		if err != nil {
+			break
+		}
+		if len(bytes.TrimSpace(doc)) == 0 || string(bytes.TrimSpace(doc)) == "---" {
+			continue
+		}
+		var meta struct {
+			Kind                     string `json:"kind"`
+			DefaultEnvoyGatewayClass string `json:"defaultEnvoyGatewayClass"`
+			ClusterDomain            string `json:"clusterDomain"`
+		}
+		if err := yaml.Unmarshal(doc, &meta); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		if meta.Kind == "SnapshotSettings" {
+			if meta.DefaultEnvoyGatewayClass != "" {
+				snap.DefaultEnvoyGatewayClass = meta.DefaultEnvoyGatewayClass
+			}
+			snap.ClusterDomain = meta.ClusterDomain
+			continue
+		}
+		obj, _, err := decoder.Decode(doc, nil, nil)
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", path, err, doc)
+		}
+		switch o := obj.(type) {
+		case *gwapiv1.GatewayClass:
+			snap.GatewayClasses = append(snap.GatewayClasses, *o)
+		case *v1alpha1.InferenceGatewayParameters:
+			snap.Parameters = append(snap.Parameters, *o)
+		case *gwapiv1.Gateway:
+			snap.Gateways = append(snap.Gateways, *o)
+		case *gwapiv1.HTTPRoute:
+			snap.HTTPRoutes = append(snap.HTTPRoutes, *o)
+		case *giev1.InferencePool:
+			snap.Pools = append(snap.Pools, *o)
+		case *gwapiv1beta1.ReferenceGrant:
+			snap.Grants = append(snap.Grants, *o)
+		case *corev1.Service:
+			snap.Services = append(snap.Services, *o)
+		case *discoveryv1.EndpointSlice:
+			snap.EndpointSlices = append(snap.EndpointSlices, *o)
+		default:
+			t.Fatalf("%s: unexpected kind %T", path, obj)
+		}
+	}
+	return snap
+}
+
+// render writes a result as YAML: generated objects sorted by kind, namespace and name, then
+// the statuses of the user's objects, fail-open states and events.
+func render(t *testing.T, res translate.Result) []byte {
+	var buf bytes.Buffer
+	objs := append([]client.Object(nil), res.Objects...)
+	sort.SliceStable(objs, func(i, j int) bool { return kindKey(objs[i]) < kindKey(objs[j]) })
+	for _, obj := range objs {
+		m, err := translate.ApplyMap(obj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeDoc(t, &buf, m)
+	}
+	for _, name := range sortedKeys(res.GatewayClassStatuses) {
+		writeDoc(t, &buf, map[string]any{"kind": "GatewayClass", "name": name, "status": map[string]any{"conditions": []any{res.GatewayClassStatuses[name]}}})
+	}
+	for _, nn := range sortedNN(res.GatewayStatuses) {
+		writeDoc(t, &buf, map[string]any{"kind": "Gateway", "namespace": nn.Namespace, "name": nn.Name, "status": res.GatewayStatuses[nn]})
+	}
+	for _, nn := range sortedNN(res.RouteParents) {
+		writeDoc(t, &buf, map[string]any{"kind": "HTTPRoute", "namespace": nn.Namespace, "name": nn.Name, "status": map[string]any{"parents": res.RouteParents[nn]}})
+	}
+	for _, nn := range sortedNN(res.PoolParents) {
+		writeDoc(t, &buf, map[string]any{"kind": "InferencePool", "namespace": nn.Namespace, "name": nn.Name, "status": map[string]any{"parents": res.PoolParents[nn]}})
+	}
+	if len(res.FailOpenActive) > 0 {
+		var pools []string
+		for _, nn := range sortedNN(res.FailOpenActive) {
+			pools = append(pools, nn.String())
+		}
+		writeDoc(t, &buf, map[string]any{"kind": "FailOpenActive", "pools": pools})
+	}
+	if len(res.Events) > 0 {
+		writeDoc(t, &buf, map[string]any{"kind": "Events", "events": res.Events})
+	}
+	return buf.Bytes()
+}
+
+func writeDoc(t *testing.T, buf *bytes.Buffer, v any) {
+	j, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var generic any
+	if err := json.Unmarshal(j, &generic); err != nil {
+		t.Fatal(err)
+	}
+	b, err := yaml.Marshal(dropNullTimestamps(generic))
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf.WriteString("---\n")
+	buf.Write(b)
+}
+
+// dropNullTimestamps removes the zero lastTransitionTime of conditions: the translation leaves
+// timestamps to the status writer.
+func dropNullTimestamps(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if k == "lastTransitionTime" && e == nil {
+				delete(x, k)
+				continue
+			}
+			x[k] = dropNullTimestamps(e)
+		}
+	case []any:
+		for i := range x {
+			x[i] = dropNullTimestamps(x[i])
+		}
+	}
+	return v
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func sortedNN[V any](m map[types.NamespacedName]V) []types.NamespacedName {
+	out := make([]types.NamespacedName, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
+	return out
+}
+
+// diff shows the first differing lines of two texts.
+func diff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	for i := 0; i < len(w) || i < len(g); i++ {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl != gl {
+			return fmt.Sprintf("line %d:\n  want: %s\n  got:  %s", i+1, wl, gl)
+		}
+	}
+	return "(no line differs)"
+}
+

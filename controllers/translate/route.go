@@ -1,0 +1,320 @@
+package translate
+
+import (
+	"fmt"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	giev1 "sigs.k8s.io/gateway-api-inference-extension/api/v1"
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// GeneratedRouteName is the name of the EG HTTPRoute generated for the user's route name.
+func GeneratedRouteName(name string) string { return DNS1035Name(name, "eg") }
+
+// unresolvedServicePort is the port of a backendRef that stands for an unusable pool.
+const unresolvedServicePort = 80
+
+// UnresolvedServiceName is the Service name a ref to an unusable pool (missing, not permitted,
+// without target ports) becomes. It contains a dot, so no Service can ever have it: Envoy
+// Gateway answers 500 for exactly that ref's share of traffic, as Gateway API requires.
+func UnresolvedServiceName(poolName string) string {
+	return "unresolved-inferencepool." + LabelValue(poolName)
+}
+
+// RuleNames gives every rule of a route a name: its own, else "rule-<index>" (made unique
+// against the names the user chose). Policies target rules by these names.
+func RuleNames(route *gwapiv1.HTTPRoute) []string {
+	taken := map[string]bool{}
+	for _, r := range route.Spec.Rules {
+		if r.Name != nil {
+			taken[string(*r.Name)] = true
+		}
+	}
+	out := make([]string, len(route.Spec.Rules))
+	for i, r := range route.Spec.Rules {
+		if r.Name != nil && *r.Name != "" {
+			out[i] = string(*r.Name)
+			continue
+		}
+		name := fmt.Sprintf("rule-%d", i)
+		for taken[name] {
+			name += "-x"
+		}
+		taken[name] = true
+		out[i] = name
+	}
+	return out
+}
+
+// RouteResult is what one HTTPRoute on our Gateways translates to.
+type RouteResult struct {
+	// Objects holds the generated HTTPRoute, or nothing when no parent is served.
+	Objects []client.Object
+	// Parents are the desired status entries for the route's parentRefs to our Gateways.
+	Parents []gwapiv1.RouteParentStatus
+	// Events are warnings to record on the route.
+	Events []Event
+}
+
+// Event is an event to record on a user's object.
+type Event struct {
+	Type    string `json:"type"` // Normal or Warning
+	Reason  string `json:"reason"`
+	Message string `json:"message"`
+}
+
+func routeSource(r *gwapiv1.HTTPRoute) Source {
+	return Source{Kind: "HTTPRoute", Namespace: r.Namespace, Name: r.Name}
+}
+
+// TranslateRoute renders the EG HTTPRoute for a route on our Gateways and the route's status
+// entries for those Gateways.
+func TranslateRoute(s *Snapshot, route *gwapiv1.HTTPRoute) RouteResult {
+	var res RouteResult
+	generated := GeneratedRoute(s, route)
+	if generated != nil {
+		res.Objects = []client.Object{generated}
+	}
+	res.Parents = RouteParents(s, route, generated)
+	for i, rule := range route.Spec.Rules {
+		if pools := rulePools(s, route, rule); len(pools) > 1 {
+			res.Events = append(res.Events, Event{Type: "Warning", Reason: "MultiplePoolsInRule",
+				Message: multiPoolMessage(route, RuleNames(route)[i], pools)})
+		}
+	}
+	return res
+}
+
+func multiPoolMessage(route *gwapiv1.HTTPRoute, rule string, pools []types.NamespacedName) string {
+	names := make([]string, len(pools))
+	for i, p := range pools {
+		names[i] = p.String()
+	}
+	return fmt.Sprintf("rule %q of HTTPRoute %s/%s splits traffic across InferencePools %s; Envoy Gateway can call one endpoint picker per rule, so only %s's endpoint picker chooses endpoints and the other pools' share is load-balanced without it",
+		rule, route.Namespace, route.Name, strings.Join(names, ", "), names[0])
+}
+
+// rulePools lists the usable pools a rule references (existing, permitted), in order.
+func rulePools(s *Snapshot, route *gwapiv1.HTTPRoute, rule gwapiv1.HTTPRouteRule) []types.NamespacedName {
+	var out []types.NamespacedName
+	for _, br := range rule.BackendRefs {
+		if !IsPoolRef(br.BackendObjectReference) {
+			continue
+		}
+		nn := types.NamespacedName{Namespace: RefNamespace(br.BackendObjectReference, route.Namespace), Name: string(br.Name)}
+		if p := s.Pool(nn); p != nil && len(p.Spec.TargetPorts) > 0 && s.PoolRefPermitted(route, nn) && !containsNN(out, nn) {
+			out = append(out, nn)
+		}
+	}
+	return out
+}
+
+func containsNN(list []types.NamespacedName, nn types.NamespacedName) bool {
+	for _, x := range list {
+		if x == nn {
+			return true
+		}
+	}
+	return false
+}
+
+// servedParents lists the parentRefs of route (as written) that name Gateways of ours whose
+// class is usable: those become parentRefs of the generated route.
+func servedParents(s *Snapshot, route *gwapiv1.HTTPRoute) []gwapiv1.ParentReference {
+	var out []gwapiv1.ParentReference
+	for _, i := range s.OurParentRefs(route) {
+		ref := route.Spec.ParentRefs[i]
+		if _, _, ok := s.OurServedGateway(ParentGateway(ref, route.Namespace)); ok {
+			out = append(out, ref)
+		}
+	}
+	return out
+}
+
+// generatedParentRef is the parentRef of the generated route that stands for ref.
+func generatedParentRef(ref gwapiv1.ParentReference) gwapiv1.ParentReference {
+	out := *ref.DeepCopy()
+	out.Name = gwapiv1.ObjectName(GeneratedGatewayName(string(ref.Name)))
+	return out
+}
+
+// GeneratedRoute renders the EG HTTPRoute for route, or nil when none of its parents is served.
+func GeneratedRoute(s *Snapshot, route *gwapiv1.HTTPRoute) *gwapiv1.HTTPRoute {
+	parents := servedParents(s, route)
+	if len(parents) == 0 {
+		return nil
+	}
+	spec := route.Spec.DeepCopy()
+	spec.ParentRefs = make([]gwapiv1.ParentReference, len(parents))
+	for i, p := range parents {
+		spec.ParentRefs[i] = generatedParentRef(p)
+	}
+	names := RuleNames(route)
+	for i := range spec.Rules {
+		rule := &spec.Rules[i]
+		name := gwapiv1.SectionName(names[i])
+		rule.Name = &name
+		for j := range rule.BackendRefs {
+			br := &rule.BackendRefs[j]
+			if IsPoolRef(br.BackendObjectReference) {
+				br.BackendObjectReference = poolBackendRef(s, route, br.BackendObjectReference)
+			}
+		}
+	}
+	return &gwapiv1.HTTPRoute{
+		TypeMeta: metav1.TypeMeta{APIVersion: gwapiv1.GroupVersion.String(), Kind: "HTTPRoute"},
+		ObjectMeta: objectMeta(routeSource(route), route.Namespace, GeneratedRouteName(route.Name),
+			controllerRef(gwapiv1.GroupVersion.String(), "HTTPRoute", route)),
+		Spec: *spec,
+	}
+}
+
+// poolBackendRef turns a ref to a pool into a ref to its shadow Service on the pool's first
+// target port (the ref's own port is ignored, as GIE specifies); an unusable pool becomes a ref
+// to a Service that cannot exist, so only its share of traffic fails.
+func poolBackendRef(s *Snapshot, route *gwapiv1.HTTPRoute, ref gwapiv1.BackendObjectReference) gwapiv1.BackendObjectReference {
+	core, svc := gwapiv1.Group(""), gwapiv1.Kind("Service")
+	nn := types.NamespacedName{Namespace: RefNamespace(ref, route.Namespace), Name: string(ref.Name)}
+	pool := s.Pool(nn)
+	if pool == nil || len(pool.Spec.TargetPorts) == 0 || !s.PoolRefPermitted(route, nn) {
+		port := gwapiv1.PortNumber(unresolvedServicePort)
+		return gwapiv1.BackendObjectReference{Group: &core, Kind: &svc, Name: gwapiv1.ObjectName(UnresolvedServiceName(string(ref.Name))), Port: &port}
+	}
+	port := gwapiv1.PortNumber(pool.Spec.TargetPorts[0].Number)
+	return gwapiv1.BackendObjectReference{Group: &core, Kind: &svc, Name: gwapiv1.ObjectName(ShadowServiceName(pool.Name)), Namespace: ref.Namespace, Port: &port}
+}
+
+// refProblem says why a backendRef of route cannot be resolved by us (reason, message), or
+// returns empty strings. Service and EG Backend refs are left to Envoy Gateway's verdict.
+func refProblem(s *Snapshot, route *gwapiv1.HTTPRoute, ref gwapiv1.BackendObjectReference) (gwapiv1.RouteConditionReason, string) {
+	group, kind := "", "Service"
+	if ref.Group != nil {
+		group = string(*ref.Group)
+	}
+	if ref.Kind != nil {
+		kind = string(*ref.Kind)
+	}
+	switch {
+	case group == InferenceGroup && kind == InferencePoolKind:
+		nn := types.NamespacedName{Namespace: RefNamespace(ref, route.Namespace), Name: string(ref.Name)}
+		if !s.PoolRefPermitted(route, nn) {
+			return gwapiv1.RouteReasonRefNotPermitted, fmt.Sprintf("InferencePool %s is in another namespace and no ReferenceGrant there allows HTTPRoutes from %q", nn, route.Namespace)
+		}
+		if s.Pool(nn) == nil {
+			return gwapiv1.RouteReasonBackendNotFound, fmt.Sprintf("InferencePool %s not found", nn)
+		}
+		return "", ""
+	case group == "" && kind == "Service", group == "gateway.envoyproxy.io" && kind == "Backend":
+		return "", ""
+	default:
+		return gwapiv1.RouteReasonInvalidKind, fmt.Sprintf("backendRef kind %s.%s is not supported (use Service, InferencePool or gateway.envoyproxy.io Backend)", kind, group)
+	}
+}
+
+// RouteParents computes the status entries of route for its parentRefs to our Gateways:
+// Accepted mirrored from Envoy Gateway's verdict on the generated route, ResolvedRefs ours for
+// pool refs and EG's for the rest.
+func RouteParents(s *Snapshot, route *gwapiv1.HTTPRoute, desired *gwapiv1.HTTPRoute) []gwapiv1.RouteParentStatus {
+	var generated *gwapiv1.HTTPRoute
+	if desired != nil {
+		generated = s.HTTPRoute(types.NamespacedName{Namespace: route.Namespace, Name: desired.Name})
+	}
+	current := isCurrent(generated, desired)
+
+	var ourReason gwapiv1.RouteConditionReason
+	var ourMessages []string
+	for _, rule := range route.Spec.Rules {
+		for _, br := range rule.BackendRefs {
+			if reason, msg := refProblem(s, route, br.BackendObjectReference); reason != "" {
+				if ourReason == "" {
+					ourReason = reason
+				}
+				ourMessages = append(ourMessages, msg)
+			}
+		}
+	}
+
+	var out []gwapiv1.RouteParentStatus
+	for _, i := range s.OurParentRefs(route) {
+		ref := route.Spec.ParentRefs[i]
+		entry := gwapiv1.RouteParentStatus{ParentRef: ref, ControllerName: ControllerName}
+		var egEntry *gwapiv1.RouteParentStatus
+		gw := ParentGateway(ref, route.Namespace)
+		_, _, served := s.OurServedGateway(gw)
+		if current && served {
+			egEntry = findParentStatus(generated.Status.Parents, generatedParentRef(ref), route.Namespace)
+		}
+
+		var accepted metav1.Condition
+		switch {
+		case !served:
+			accepted = condition(gwapiv1.RouteConditionAccepted, metav1.ConditionFalse, gwapiv1.RouteReasonPending,
+				fmt.Sprintf("Gateway %s is not served: its GatewayClass is not accepted", gw), route.Generation)
+		case egEntry != nil && judged(egEntry.Conditions, generated.Generation, string(gwapiv1.RouteConditionAccepted)):
+			accepted = *findCondition(egEntry.Conditions, string(gwapiv1.RouteConditionAccepted))
+			accepted.ObservedGeneration, accepted.LastTransitionTime = route.Generation, metav1.Time{}
+		default:
+			accepted = condition(gwapiv1.RouteConditionAccepted, metav1.ConditionUnknown, gwapiv1.RouteReasonPending,
+				fmt.Sprintf("Waiting for Envoy Gateway to accept HTTPRoute %s/%s", route.Namespace, GeneratedRouteName(route.Name)), route.Generation)
+		}
+
+		resolved := condition(gwapiv1.RouteConditionResolvedRefs, metav1.ConditionTrue, gwapiv1.RouteReasonResolvedRefs, "Resolved all the Object references for the Route", route.Generation)
+		if ourReason != "" {
+			resolved = condition(gwapiv1.RouteConditionResolvedRefs, metav1.ConditionFalse, ourReason, strings.Join(ourMessages, "; "), route.Generation)
+		} else if egEntry != nil {
+			if c := findCondition(egEntry.Conditions, string(gwapiv1.RouteConditionResolvedRefs)); c != nil {
+				resolved = *c
+				resolved.ObservedGeneration, resolved.LastTransitionTime = route.Generation, metav1.Time{}
+			}
+		}
+		entry.Conditions = []metav1.Condition{accepted, resolved}
+		out = append(out, entry)
+	}
+	return out
+}
+
+// findParentStatus finds the status entry for parentRef ref (of a route in routeNamespace).
+func findParentStatus(parents []gwapiv1.RouteParentStatus, ref gwapiv1.ParentReference, routeNamespace string) *gwapiv1.RouteParentStatus {
+	for i := range parents {
+		if ParentRefEqual(parents[i].ParentRef, ref, routeNamespace) {
+			return &parents[i]
+		}
+	}
+	return nil
+}
+
+// ParentRefEqual compares two parentRefs of a route in routeNamespace, defaults applied.
+func ParentRefEqual(a, b gwapiv1.ParentReference, routeNamespace string) bool {
+	if !IsGatewayParentRef(a) || !IsGatewayParentRef(b) {
+		return false
+	}
+	if ParentGateway(a, routeNamespace) != ParentGateway(b, routeNamespace) {
+		return false
+	}
+	if ptrString(a.SectionName) != ptrString(b.SectionName) {
+		return false
+	}
+	return ptrPort(a.Port) == ptrPort(b.Port)
+}
+
+func ptrString[T ~string](p *T) string {
+	if p == nil {
+		return ""
+	}
+	return string(*p)
+}
+
+func ptrPort(p *gwapiv1.PortNumber) int32 {
+	if p == nil {
+		return 0
+	}
+	return int32(*p)
+}
+
+// poolSource is the Source of objects generated for a pool.
+func poolSource(pool *giev1.InferencePool) Source {
+	return Source{Kind: InferencePoolKind, Namespace: pool.Namespace, Name: pool.Name}
+}

@@ -1,0 +1,81 @@
+package translate
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	giev1 "sigs.k8s.io/gateway-api-inference-extension/api/v1"
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// Result is the translation of a whole snapshot: what every reconciler would produce. The
+// reconcilers call the per-source functions; golden tests and the docs use this view.
+type Result struct {
+	Objects              []client.Object
+	GatewayClassStatuses map[string]metav1.Condition
+	GatewayStatuses      map[types.NamespacedName]gwapiv1.GatewayStatus
+	RouteParents         map[types.NamespacedName][]gwapiv1.RouteParentStatus
+	PoolParents          map[types.NamespacedName][]giev1.ParentStatus
+	FailOpenActive       map[types.NamespacedName]bool
+	Events               []ObjectEvent
+}
+
+// ObjectEvent is an Event for the user's object Kind/Namespace/Name.
+type ObjectEvent struct {
+	Object Source `json:"object"`
+	Event  `json:",inline"`
+}
+
+// Translate translates every source in s.
+func Translate(s *Snapshot) Result {
+	res := Result{
+		GatewayClassStatuses: map[string]metav1.Condition{},
+		GatewayStatuses:      map[types.NamespacedName]gwapiv1.GatewayStatus{},
+		RouteParents:         map[types.NamespacedName][]gwapiv1.RouteParentStatus{},
+		PoolParents:          map[types.NamespacedName][]giev1.ParentStatus{},
+		FailOpenActive:       map[types.NamespacedName]bool{},
+	}
+	for i := range s.GatewayClasses {
+		c := &s.GatewayClasses[i]
+		if string(c.Spec.ControllerName) == ControllerName {
+			res.GatewayClassStatuses[c.Name] = GatewayClassAccepted(s, c)
+		}
+	}
+	for i := range s.Gateways {
+		gw := &s.Gateways[i]
+		if !s.OurClass(string(gw.Spec.GatewayClassName)) {
+			continue
+		}
+		r := TranslateGateway(s, gw)
+		res.Objects = append(res.Objects, r.Objects...)
+		res.GatewayStatuses[types.NamespacedName{Namespace: gw.Namespace, Name: gw.Name}] = r.Status
+	}
+	for i := range s.HTTPRoutes {
+		route := &s.HTTPRoutes[i]
+		if !s.OnOurGateways(route) {
+			continue
+		}
+		r := TranslateRoute(s, route)
+		res.Objects = append(res.Objects, r.Objects...)
+		res.RouteParents[types.NamespacedName{Namespace: route.Namespace, Name: route.Name}] = r.Parents
+		for _, e := range r.Events {
+			res.Events = append(res.Events, ObjectEvent{Object: routeSource(route), Event: e})
+		}
+	}
+	for i := range s.Pools {
+		pool := &s.Pools[i]
+		r := TranslatePool(s, pool)
+		nn := types.NamespacedName{Namespace: pool.Namespace, Name: pool.Name}
+		res.Objects = append(res.Objects, r.Objects...)
+		if len(r.Parents) > 0 {
+			res.PoolParents[nn] = r.Parents
+		}
+		if r.FailOpenActive {
+			res.FailOpenActive[nn] = true
+		}
+		for _, e := range r.Events {
+			res.Events = append(res.Events, ObjectEvent{Object: poolSource(pool), Event: e})
+		}
+	}
+	return res
+}
