@@ -64,9 +64,13 @@ build: manifests generate fmt vet ## Build the manager binary.
 run: manifests generate ## Run the operator against the current kubeconfig.
 	go run ./cmd --leader-elect=false
 
+# DEMO_FLAGS are passed to the demo, e.g. make demo DEMO_FLAGS=--once
+DEMO_FLAGS ?=
+
 .PHONY: demo
 demo: ## Start a local control plane from source, run the operator on it with config/samples, show the results.
-	KUBEBUILDER_ASSETS="$$($(BUILD_TOOL) envtest)" go run ./hack/demo
+	go build -o bin/demo ./hack/demo
+	KUBEBUILDER_ASSETS="$$($(BUILD_TOOL) envtest)" bin/demo $(DEMO_FLAGS)
 
 .PHONY: docker-build
 docker-build: ## Build the operator image (needs a container runtime).

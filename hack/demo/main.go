@@ -1,0 +1,174 @@
+// Command demo shows the operator at work without a cluster: it starts a kube-apiserver and etcd
+// built from source (test/envtest, every CRD installed), runs the operator's manager in this
+// process against them, applies config/samples, and prints what the operator generated and the
+// statuses it wrote. It then keeps printing changes until Ctrl-C (or SIGTERM), and stops the
+// manager and the control plane before exiting.
+//
+//	make demo            # or: go run ./hack/demo [--once]
+//
+// While it runs, kubectl works against the demo control plane with the kubeconfig it writes
+// (.demo/kubeconfig by default).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/inferencepool-operator/inferencepool-operator/controllers"
+	testenv "github.com/inferencepool-operator/inferencepool-operator/test/envtest"
+)
+
+type options struct {
+	once              bool
+	samples           string
+	kubeconfig        string
+	logFile           string
+	envoyGatewayClass string
+	settleTimeout     time.Duration
+	pollInterval      time.Duration
+}
+
+func main() {
+	root := testenv.RepoRoot()
+	var o options
+	flag.BoolVar(&o.once, "once", false, "Exit after printing the operator's output (for tests and scripts).")
+	flag.StringVar(&o.samples, "samples", filepath.Join(root, "config", "samples"), "Kustomization whose objects the demo applies.")
+	flag.StringVar(&o.kubeconfig, "kubeconfig-out", filepath.Join(root, ".demo", "kubeconfig"), "Where to write a kubeconfig for the demo control plane (removed on exit).")
+	flag.StringVar(&o.logFile, "log-file", filepath.Join(root, ".demo", "operator.log"), "Where the operator's logs go.")
+	flag.StringVar(&o.envoyGatewayClass, "envoy-gateway-class", "eg", "The operator's --envoy-gateway-class.")
+	flag.DurationVar(&o.settleTimeout, "settle-timeout", 90*time.Second, "How long to wait for the operator's output to settle.")
+	flag.DurationVar(&o.pollInterval, "poll-interval", time.Second, "How often the demo looks for changes after the first print.")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		os.Exit(1)
+	}
+}
+
+// run starts the control plane and the operator, applies the samples, prints, and (unless
+// o.once) follows changes until ctx ends. Whatever happens, it stops what it started.
+func run(ctx context.Context, o options, out io.Writer) (err error) {
+	if err := os.MkdirAll(filepath.Dir(o.logFile), 0o755); err != nil {
+		return err
+	}
+	logs, err := os.Create(o.logFile)
+	if err != nil {
+		return err
+	}
+	defer logs.Close()
+	ctrl.SetLogger(zap.New(zap.UseDevMode(true), zap.WriteTo(logs)))
+
+	fmt.Fprintln(out, "Starting a local control plane (kube-apiserver + etcd built from source by hack/build-tool.sh)...")
+	env, cfg, err := testenv.Start()
+	if err != nil {
+		return err
+	}
+	defer func() {
+		fmt.Fprintln(out, "Stopping the control plane...")
+		if stopErr := env.Stop(); stopErr != nil && err == nil {
+			err = fmt.Errorf("stopping the control plane: %w", stopErr)
+		}
+	}()
+
+	if err := writeKubeconfig(o.kubeconfig, env.KubeConfig); err != nil {
+		return err
+	}
+	defer os.Remove(o.kubeconfig)
+
+	mgrCtx, stopManager := context.WithCancel(context.Background())
+	managerDone, err := startOperator(mgrCtx, cfg, o.envoyGatewayClass)
+	if err != nil {
+		stopManager()
+		if managerDone != nil {
+			<-managerDone
+		}
+		return err
+	}
+	defer func() {
+		fmt.Fprintln(out, "Stopping the operator...")
+		stopManager()
+		if mgrErr := <-managerDone; mgrErr != nil && err == nil {
+			err = fmt.Errorf("operator: %w", mgrErr)
+		}
+	}()
+
+	c, err := client.New(cfg, client.Options{Scheme: controllers.NewScheme()})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nThe demo control plane is at %s. While the demo runs, use it with kubectl:\n", cfg.Host)
+	fmt.Fprintf(out, "  export KUBECONFIG=%s\n", o.kubeconfig)
+	fmt.Fprintln(out, "  kubectl get gatewayclasses,gateways,httproutes,inferencepools -A")
+	fmt.Fprintln(out, "  kubectl get services -A -l app.kubernetes.io/managed-by=inferencepool-operator -o yaml")
+	fmt.Fprintf(out, "The operator's logs are in %s.\n\n", o.logFile)
+
+	applied, err := applySamples(ctx, c, o.samples, out)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "\nWaiting for the operator's output to settle...")
+	settleErr := waitSettled(ctx, c, applied, o.settleTimeout)
+	if ctx.Err() != nil {
+		return nil
+	}
+	v := newViewer(c, applied)
+	if err := v.printAll(ctx, out); err != nil {
+		return err
+	}
+	if settleErr != nil {
+		return settleErr
+	}
+	if o.once {
+		return nil
+	}
+	fmt.Fprintln(out, "\nWatching for changes (edit the objects with kubectl to see the operator react). Ctrl-C to stop.")
+	v.follow(ctx, out, o.pollInterval)
+	return nil
+}
+
+// startOperator runs the operator's manager, configured as cmd/main.go configures it, minus
+// leader election and the metrics and probe servers. It returns once the cache has synced.
+func startOperator(ctx context.Context, cfg *rest.Config, egClass string) (<-chan error, error) {
+	mgr, err := ctrl.NewManager(cfg, controllers.ManagerOptions(ctrl.Options{
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+	}))
+	if err != nil {
+		return nil, err
+	}
+	if err := controllers.SetupWithManager(ctx, mgr, controllers.Options{DefaultEnvoyGatewayClass: egClass}); err != nil {
+		return nil, err
+	}
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(ctx) }()
+	syncCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if !mgr.GetCache().WaitForCacheSync(syncCtx) {
+		return done, errors.New("the operator's cache did not sync")
+	}
+	return done, nil
+}
+
+func writeKubeconfig(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, data, 0o600)
+}

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	testenv "github.com/inferencepool-operator/inferencepool-operator/test/envtest"
+)
+
+// demoFieldManager is the field manager of the objects the demo applies for the user.
+const demoFieldManager = "demo-user"
+
+// renderSamples runs kustomize (built by hack/build-tool.sh) on dir and returns its objects.
+func renderSamples(dir string) ([]*unstructured.Unstructured, error) {
+	tool := exec.Command(filepath.Join(testenv.RepoRoot(), "hack", "build-tool.sh"), "kustomize")
+	var stderr bytes.Buffer
+	tool.Stderr = &stderr
+	toolDir, err := tool.Output()
+	if err != nil {
+		return nil, fmt.Errorf("building kustomize: %v: %s", err, stderr.String())
+	}
+	build := exec.Command(filepath.Join(strings.TrimSpace(string(toolDir)), "kustomize"), "build", dir)
+	stderr.Reset()
+	build.Stderr = &stderr
+	rendered, err := build.Output()
+	if err != nil {
+		return nil, fmt.Errorf("kustomize build %s: %v: %s", dir, err, stderr.String())
+	}
+	return decodeObjects(rendered)
+}
+
+// decodeObjects splits a multi-document YAML stream into objects, skipping empty documents.
+func decodeObjects(data []byte) ([]*unstructured.Unstructured, error) {
+	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
+	var out []*unstructured.Unstructured
+	for {
+		var m map[string]any
+		err := dec.Decode(&m)
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(m) == 0 {
+			continue
+		}
+		out = append(out, &unstructured.Unstructured{Object: m})
+	}
+}
+
+// applySamples renders and server-side applies the samples in dir, as a user would with
+// kubectl apply --server-side -k, and returns what it applied.
+func applySamples(ctx context.Context, c client.Client, dir string, out io.Writer) ([]*unstructured.Unstructured, error) {
+	objs, err := renderSamples(dir)
+	if err != nil {
+		return nil, err
+	}
+	if len(objs) == 0 {
+		return nil, fmt.Errorf("%s renders no objects", dir)
+	}
+	fmt.Fprintf(out, "Applying %s:\n", dir)
+	for _, obj := range objs {
+		if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj.DeepCopy()),
+			client.FieldOwner(demoFieldManager), client.ForceOwnership); err != nil {
+			return nil, fmt.Errorf("applying %s %s: %w", obj.GetKind(), describe(obj), err)
+		}
+		fmt.Fprintf(out, "  %s %s\n", obj.GetKind(), describe(obj))
+	}
+	return objs, nil
+}
+
+// describe is "namespace/name", or "name" for a cluster-scoped object.
+func describe(obj client.Object) string {
+	if obj.GetNamespace() == "" {
+		return obj.GetName()
+	}
+	return obj.GetNamespace() + "/" + obj.GetName()
+}
