@@ -54,6 +54,25 @@ golden: ## Rewrite the translation golden files (testdata/out) from the current 
 test-crds: ## Refresh the third-party CRDs under test/crds from the pinned modules.
 	hack/update-test-crds.sh
 
+##@ System tests
+
+CLUSTER_DIR ?= $(CURDIR)/tmp/cluster
+E2E_TEST_FLAGS ?=
+
+.PHONY: test-e2e
+test-e2e: ## System tests (root needed): cluster from source + kwok, the real Envoy Gateway, its xDS read back.
+	go test -tags e2e -p 1 -count=1 -timeout 60m ./test/cluster/... ./test/e2e/... $(E2E_TEST_FLAGS)
+
+.PHONY: cluster-up
+cluster-up: ## Start a local cluster from source in the background (EG=1 adds Envoy Gateway); print its kubeconfig path.
+	@go build -o bin/cluster ./test/cluster/cmd
+	@bin/cluster up --dir $(CLUSTER_DIR) $(if $(EG),--envoy-gateway)
+
+.PHONY: cluster-down
+cluster-down: ## Stop the local cluster started by cluster-up and remove its state; no process is left behind.
+	@go build -o bin/cluster ./test/cluster/cmd
+	@bin/cluster down --dir $(CLUSTER_DIR)
+
 ##@ Build
 
 .PHONY: build

@@ -176,13 +176,16 @@ func (eg *EnvoyGateway) Stop() error {
 	// The bind mounts lived in the process's own mount namespace, which is gone now; from here
 	// the root is a tree of empty directories and symlinks. Refuse to delete it if anything is
 	// somehow mounted below it in this namespace.
-	if mounted, err := mountedUnder(eg.root); err != nil || mounted != "" {
+	if mounted, err := MountedUnder(eg.root); err != nil || mounted != "" {
 		errs = append(errs, fmt.Errorf("not removing %s: mount %q (%v)", eg.root, mounted, err))
 	} else {
 		errs = append(errs, os.RemoveAll(eg.root))
 	}
 	return errors.Join(errs...)
 }
+
+// Pid is the controller's process id (also its process group id).
+func (eg *EnvoyGateway) Pid() int { return eg.proc.Pid() }
 
 // Healthy returns an error when the controller has exited.
 func (eg *EnvoyGateway) Healthy() error {
@@ -380,8 +383,9 @@ func portsFree(ports []int) error {
 	return nil
 }
 
-// mountedUnder returns a mount point at or below dir in this process's mount namespace.
-func mountedUnder(dir string) (string, error) {
+// MountedUnder returns a mount point at or below dir in this process's mount namespace, or
+// "". Removing a directory with a bind mount of / below it would remove the host's files.
+func MountedUnder(dir string) (string, error) {
 	data, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
 		return "", err
