@@ -109,3 +109,22 @@ deploy: manifests ## Deploy the operator into the current cluster with image IMG
 .PHONY: undeploy
 undeploy: ## Remove the operator from the current cluster.
 	$(KUSTOMIZE) build config/default | kubectl delete --ignore-not-found -f -
+
+##@ OLM bundle
+
+# The bundle's channels; its CSV deploys config/manager's image repository tagged v$(VERSION).
+CHANNELS ?= alpha
+DEFAULT_CHANNEL ?= alpha
+BUNDLE_IMG ?= ghcr.io/inferencepool-operator/inferencepool-operator-bundle:v$(VERSION)
+
+.PHONY: bundle
+bundle: manifests ## Write the OLM bundle (bundle/, bundle.Dockerfile) for VERSION from config/; commit the result.
+	go run ./hack/bundle --version $(VERSION) --channels $(CHANNELS) --default-channel $(DEFAULT_CHANNEL)
+
+.PHONY: bundle-validate
+bundle-validate: ## Check the committed bundle is up to date, passes operator-framework's validators and matches config/rbac.
+	go test ./test/bundle -run 'TestBundle|TestScorecard|TestCSV|TestRBAC' -v
+
+.PHONY: bundle-build
+bundle-build: ## Build the bundle image BUNDLE_IMG (needs a container runtime).
+	docker build -f bundle.Dockerfile -t $(BUNDLE_IMG) .
