@@ -29,6 +29,7 @@ func main() {
 	flag.BoolVar(&metricsSecure, "metrics-secure", false, "Serve metrics over HTTPS, allowing only scrapers the API server authenticates and authorizes for GET /metrics.")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader so only one replica reconciles at a time (on in the Deployment).")
 	flag.StringVar(&leaderElectionNS, "leader-election-namespace", "", "Namespace of the leader election Lease (default: the pod's namespace).")
+	flag.StringVar(&opts.ClusterDomain, "cluster-domain", "cluster.local", "The cluster's DNS suffix, used for the endpoint picker's FQDN.")
 	flag.StringVar(&opts.DefaultEnvoyGatewayClass, "envoy-gateway-class", "eg", "Envoy Gateway GatewayClass used by a GatewayClass without parameters.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)

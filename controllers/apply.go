@@ -2,9 +2,6 @@ package controllers
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -39,11 +36,14 @@ func (a *Applier) Ensure(ctx context.Context, desired client.Object) (bool, erro
 	if err != nil {
 		return false, err
 	}
-	want, err := toApplyMap(desired)
+	want, err := translate.ApplyMap(desired)
 	if err != nil {
 		return false, err
 	}
-	hash := hashOf(want)
+	hash, err := translate.DesiredHash(desired)
+	if err != nil {
+		return false, err
+	}
 	setAnnotation(want, translate.AnnotationDesiredHash, hash)
 
 	existing, err := a.Scheme.New(gvk)
@@ -60,7 +60,13 @@ func (a *Applier) Ensure(ctx context.Context, desired client.Object) (bool, erro
 		if existingObj.GetLabels()[translate.LabelManagedBy] != translate.ManagedByValue {
 			return false, fmt.Errorf("%s %s: %w", gvk.Kind, client.ObjectKeyFromObject(desired), ErrForeignObject)
 		}
-		if existingObj.GetAnnotations()[translate.AnnotationDesiredHash] == hash {
+		// Fields others added (the cache keeps managedFields of generated objects) go first:
+		// with them in place, an apply could even be invalid (two ports of one name).
+		foreign, reclaim, err := foreignSpecPatch(existingObj.GetManagedFields(), want)
+		if err != nil {
+			return false, err
+		}
+		if len(foreign) == 0 && !reclaim && existingObj.GetAnnotations()[translate.AnnotationDesiredHash] == hash {
 			have, err := runtime.DefaultUnstructuredConverter.ToUnstructured(existingObj)
 			if err != nil {
 				return false, err
@@ -68,6 +74,9 @@ func (a *Applier) Ensure(ctx context.Context, desired client.Object) (bool, erro
 			if contains(have, want, true) {
 				return false, nil
 			}
+		}
+		if err := a.revert(ctx, existingObj, foreign); err != nil {
+			return false, err
 		}
 	}
 
@@ -80,45 +89,43 @@ func (a *Applier) Ensure(ctx context.Context, desired client.Object) (bool, erro
 	return true, nil
 }
 
-// Prune deletes the objects in list's kind, in namespace, that were generated from the source
-// kind/name (by label and ownerReference) and whose names are not in keep. It returns how many
-// it deleted.
-func (a *Applier) Prune(ctx context.Context, list client.ObjectList, namespace, sourceKind, sourceName string, keep map[string]bool) (int, error) {
-	sel := client.MatchingLabels{
-		translate.LabelManagedBy:  translate.ManagedByValue,
-		translate.LabelSourceKind: sourceKind,
-		translate.LabelSourceName: translate.LabelValue(sourceName),
-	}
-	if err := a.Client.List(ctx, list, client.InNamespace(namespace), sel); err != nil {
-		return 0, err
-	}
-	items, err := metaItems(list)
-	if err != nil {
-		return 0, err
-	}
-	deleted := 0
-	for _, obj := range items {
-		if keep[obj.GetName()] || !ownedBy(obj, sourceKind, sourceName) {
-			continue
+// PruneAll deletes, in every namespace and of each kind in lists, the objects generated from
+// src (its labels, and its exact source annotation) whose "Kind/namespace/name" is not in keep.
+func (a *Applier) PruneAll(ctx context.Context, lists []client.ObjectList, src translate.Source, keep map[string]bool) error {
+	for _, list := range lists {
+		if err := a.Client.List(ctx, list, client.MatchingLabels(src.Labels())); err != nil {
+			return err
 		}
-		uid := obj.GetUID()
-		err := a.Client.Delete(ctx, obj, client.Preconditions{UID: &uid})
-		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
-			return deleted, err
+		items, err := metaItems(list)
+		if err != nil {
+			return err
 		}
-		deleted++
+		for _, obj := range items {
+			if obj.GetAnnotations()[translate.AnnotationSource] != src.String() || keep[a.key(obj)] {
+				continue
+			}
+			uid := obj.GetUID()
+			err := a.Client.Delete(ctx, obj, client.Preconditions{UID: &uid})
+			if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+				return err
+			}
+		}
 	}
-	return deleted, nil
+	return nil
 }
 
-func ownedBy(obj client.Object, kind, name string) bool {
-	for _, ref := range obj.GetOwnerReferences() {
-		if ref.Kind == kind && ref.Name == name {
-			return true
+// key is "Kind/namespace/name" of obj, the unit of keep sets.
+func (a *Applier) key(obj client.Object) string {
+	kind := obj.GetObjectKind().GroupVersionKind().Kind
+	if kind == "" {
+		if gvk, err := apiutil.GVKForObject(obj, a.Scheme); err == nil {
+			kind = gvk.Kind
 		}
 	}
-	return false
+	return kind + "/" + obj.GetNamespace() + "/" + obj.GetName()
 }
+
+func isForeign(err error) bool { return errors.Is(err, ErrForeignObject) }
 
 func metaItems(list client.ObjectList) ([]client.Object, error) {
 	v := reflect.ValueOf(list).Elem().FieldByName("Items")
@@ -134,28 +141,6 @@ func metaItems(list client.ObjectList) ([]client.Object, error) {
 		out = append(out, obj)
 	}
 	return out, nil
-}
-
-// toApplyMap renders a typed object as the map sent in an apply request: no status, no
-// server-set metadata.
-func toApplyMap(obj client.Object) (map[string]any, error) {
-	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
-	if err != nil {
-		return nil, err
-	}
-	delete(m, "status")
-	if md, ok := m["metadata"].(map[string]any); ok {
-		for _, k := range []string{"creationTimestamp", "resourceVersion", "uid", "generation", "managedFields"} {
-			delete(md, k)
-		}
-	}
-	return m, nil
-}
-
-func hashOf(m map[string]any) string {
-	b, _ := json.Marshal(m) // maps marshal with sorted keys: a stable hash
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])[:16]
 }
 
 func setAnnotation(m map[string]any, key, value string) {
@@ -207,7 +192,7 @@ func contains(have, want any, top bool) bool {
 	}
 }
 
-// key is a short form of client.ObjectKeyFromObject for logs and events.
-func key(obj metav1.Object) types.NamespacedName {
+// nnOf is the namespace/name of obj.
+func nnOf(obj metav1.Object) types.NamespacedName {
 	return types.NamespacedName{Namespace: obj.GetNamespace(), Name: obj.GetName()}
 }

@@ -3,8 +3,8 @@ package controllers
 import (
 	"context"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -20,8 +20,7 @@ import (
 // GatewayClassReconciler reports whether each of the operator's GatewayClasses is usable.
 type GatewayClassReconciler struct {
 	Client client.Client
-	// Now is the clock for condition timestamps (tests may pin it).
-	Now func() metav1.Time
+	Status *statusWriter
 }
 
 func (r *GatewayClassReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
@@ -44,13 +43,16 @@ func (r *GatewayClassReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		}
 	}
 	desired := translate.GatewayClassAccepted(snap, class)
-	conds, changed := mergeConditions(class.Status.Conditions, []metav1.Condition{desired}, r.Now())
-	if !changed {
-		return ctrl.Result{}, nil
-	}
-	patch := client.MergeFromWithOptions(class.DeepCopy(), client.MergeFromWithOptimisticLock{})
-	class.Status.Conditions = conds
-	return ctrl.Result{}, r.Client.Status().Patch(ctx, class, patch)
+	_, err := r.Status.update(ctx, class, func() bool {
+		// Conditions of other types (e.g. SupportedVersion) stay as they are, in place.
+		conds := replaceCondition(class.Status.Conditions, desired, r.Status.now())
+		if equality.Semantic.DeepEqual(conds, class.Status.Conditions) {
+			return false
+		}
+		class.Status.Conditions = conds
+		return true
+	})
+	return ctrl.Result{}, err
 }
 
 // SetupWithManager watches our GatewayClasses and the parameters they reference.

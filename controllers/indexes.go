@@ -25,6 +25,8 @@ const (
 	indexPoolShadowService = "inferencepool.shadowService"
 	// indexClassParameters: GatewayClass → name of the InferenceGatewayParameters it references.
 	indexClassParameters = "gatewayclass.parameters"
+	// indexPoolEPPService: InferencePool → "namespace/name" of its endpoint picker's Service.
+	indexPoolEPPService = "inferencepool.eppService"
 )
 
 func nnKeys(nns []types.NamespacedName) []string {
@@ -55,6 +57,14 @@ func setupIndexes(ctx context.Context, mgr manager.Manager) error {
 	}
 	if err := idx.IndexField(ctx, &giev1.InferencePool{}, indexPoolShadowService, func(o client.Object) []string {
 		return []string{types.NamespacedName{Namespace: o.GetNamespace(), Name: translate.ShadowServiceName(o.GetName())}.String()}
+	}); err != nil {
+		return err
+	}
+	if err := idx.IndexField(ctx, &giev1.InferencePool{}, indexPoolEPPService, func(o client.Object) []string {
+		if nn, ok := translate.EPPServiceKey(o.(*giev1.InferencePool)); ok {
+			return []string{nn.String()}
+		}
+		return nil
 	}); err != nil {
 		return err
 	}

@@ -2,9 +2,11 @@ package controllers
 
 import (
 	"context"
-	"errors"
+	"sync"
 
+	egv1a1 "github.com/envoyproxy/gateway/api/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
@@ -14,23 +16,35 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
-	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
+	"github.com/inferencepool-operator/inferencepool-operator/api/v1alpha1"
 	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate"
 )
 
 // InferencePoolReconciler keeps the objects generated for each InferencePool that a route on
-// the operator's Gateways references, and removes them when none does.
+// our Gateways references (shadow Service, endpoint override and endpoint picker policies, the
+// EPP's Backend or BackendTLSPolicy, ReferenceGrants), removes them when none does, and writes
+// the pool's status entries.
 type InferencePoolReconciler struct {
 	Client   client.Client
 	Applier  *Applier
+	Status   *statusWriter
 	Recorder events.EventRecorder
-	// DefaultEnvoyGatewayClass is the EG class for GatewayClasses without parameters.
-	DefaultEnvoyGatewayClass string
+	Options  Options
+
+	// failOpen remembers, per pool, whether it currently fails open, to report each switch once.
+	failOpen sync.Map
+}
+
+// poolKinds are the kinds generated from a pool (pruned when no longer desired).
+var poolKinds = []client.ObjectList{
+	&corev1.ServiceList{}, &egv1a1.BackendTrafficPolicyList{}, &egv1a1.EnvoyExtensionPolicyList{},
+	&egv1a1.BackendList{}, &gwapiv1.BackendTLSPolicyList{}, &gwapiv1beta1.ReferenceGrantList{},
 }
 
 func (r *InferencePoolReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	src := translate.Source{Kind: translate.InferencePoolKind, Namespace: req.Namespace, Name: req.Name}
 	pool := &giev1.InferencePool{}
 	if err := r.Client.Get(ctx, req.NamespacedName, pool); err != nil {
 		if !apierrors.IsNotFound(err) {
@@ -38,7 +52,8 @@ func (r *InferencePoolReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 		}
 		// Gone: ownerReferences let the garbage collector delete what we generated; prune too,
 		// so nothing is left where no garbage collector runs.
-		return ctrl.Result{}, r.prune(ctx, req.Namespace, req.Name, nil)
+		r.forgetFailOpen(req.NamespacedName)
+		return ctrl.Result{}, r.Applier.PruneAll(ctx, poolKinds, src, nil)
 	}
 	if !pool.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, nil
@@ -47,138 +62,117 @@ func (r *InferencePoolReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	result := translate.TranslatePool(snap, pool)
-
-	keep := map[string]bool{}
-	for _, obj := range result.Objects {
-		wrote, err := r.Applier.Ensure(ctx, obj)
-		if errors.Is(err, ErrForeignObject) {
-			r.Recorder.Eventf(pool, nil, corev1.EventTypeWarning, "GeneratedNameInUse", "Reconcile",
-				"%v; the operator leaves it untouched and cannot serve this pool until it is renamed or removed", err)
-			continue
-		}
-		if err != nil {
-			return ctrl.Result{}, err
-		}
-		keep[obj.GetName()] = true
-		if wrote {
-			log.FromContext(ctx).V(1).Info("applied", "kind", obj.GetObjectKind().GroupVersionKind().Kind, "name", obj.GetName())
-		}
+	res := translate.TranslatePool(snap, pool)
+	keep, err := ensureAll(ctx, r.Applier, r.Recorder, pool, res.Objects)
+	if err != nil {
+		return ctrl.Result{}, err
 	}
-	return ctrl.Result{}, r.prune(ctx, pool.Namespace, pool.Name, keep)
+	if err := r.Applier.PruneAll(ctx, poolKinds, src, keep); err != nil {
+		return ctrl.Result{}, err
+	}
+	r.reportFailOpen(pool, len(res.Objects) > 0 && res.FailOpenActive)
+	_, err = r.Status.writePoolParents(ctx, pool, res.Parents)
+	return ctrl.Result{}, err
 }
 
-// prune deletes the objects generated for the pool name in namespace that are not in keep.
-func (r *InferencePoolReconciler) prune(ctx context.Context, namespace, name string, keep map[string]bool) error {
-	_, err := r.Applier.Prune(ctx, &corev1.ServiceList{}, namespace, translate.InferencePoolKind, name, keep)
-	return err
-}
-
-// snapshot reads from the cache what the pool's translation needs: the routes referencing it,
-// their parent Gateways, the GatewayClasses, and the ReferenceGrants of the pool's namespace.
+// snapshot reads what the pool's translation needs: the routes referencing it (with their
+// Gateways, the other pools they reference, grants and generated routes) and its EPP.
 func (r *InferencePoolReconciler) snapshot(ctx context.Context, pool *giev1.InferencePool) (*translate.Snapshot, error) {
-	snap := &translate.Snapshot{DefaultEnvoyGatewayClass: r.DefaultEnvoyGatewayClass}
-	poolKey := types.NamespacedName{Namespace: pool.Namespace, Name: pool.Name}
-
-	routes := &gwapiv1.HTTPRouteList{}
-	if err := r.Client.List(ctx, routes, client.MatchingFields{indexRoutePools: poolKey.String()}); err != nil {
+	b, err := newSnapshot(ctx, r.Client, r.Options)
+	if err != nil {
 		return nil, err
 	}
-	snap.HTTPRoutes = routes.Items
-	snap.Pools = []giev1.InferencePool{*pool}
-
-	classes := &gwapiv1.GatewayClassList{}
-	if err := r.Client.List(ctx, classes); err != nil {
+	nn := types.NamespacedName{Namespace: pool.Namespace, Name: pool.Name}
+	b.pools[nn] = true
+	b.snap.Pools = append(b.snap.Pools, *pool)
+	routes, err := routesReferencingPool(ctx, r.Client, nn)
+	if err != nil {
 		return nil, err
 	}
-	snap.GatewayClasses = classes.Items
-
-	seen := map[types.NamespacedName]bool{}
-	crossNamespace := false
-	for i := range routes.Items {
-		route := &routes.Items[i]
-		crossNamespace = crossNamespace || route.Namespace != pool.Namespace
-		for _, gwKey := range translate.ParentGateways(route) {
-			if seen[gwKey] {
-				continue
-			}
-			seen[gwKey] = true
-			gw := &gwapiv1.Gateway{}
-			err := r.Client.Get(ctx, gwKey, gw)
-			if apierrors.IsNotFound(err) {
-				continue
-			}
-			if err != nil {
-				return nil, err
-			}
-			snap.Gateways = append(snap.Gateways, *gw)
-		}
-	}
-	if crossNamespace {
-		grants := &gwapiv1beta1.ReferenceGrantList{}
-		if err := r.Client.List(ctx, grants, client.InNamespace(pool.Namespace)); err != nil {
+	for i := range routes {
+		if err := b.addRoute(&routes[i]); err != nil {
 			return nil, err
 		}
-		snap.Grants = grants.Items
 	}
-	return snap, nil
+	if err := b.addEndpointPicker(pool); err != nil {
+		return nil, err
+	}
+	return b.snap, nil
 }
 
-// SetupWithManager watches pools and everything that decides whether a pool is served: routes,
-// Gateways, GatewayClasses, ReferenceGrants, and Services holding the generated names.
+// reportFailOpen records a Normal event and sets the failopen metric when the pool starts or
+// stops failing open.
+func (r *InferencePoolReconciler) reportFailOpen(pool *giev1.InferencePool, active bool) {
+	nn := types.NamespacedName{Namespace: pool.Namespace, Name: pool.Name}
+	prev, seen := r.failOpen.Swap(nn, active)
+	setFailOpenMetric(nn, active)
+	if seen && prev.(bool) == active || !seen && !active {
+		return
+	}
+	if active {
+		r.Recorder.Eventf(pool, nil, corev1.EventTypeNormal, "FailOpenActivated", "FailOpen",
+			"The endpoint picker has no ready endpoint: requests bypass it and are load-balanced over the pool until it is back")
+	} else {
+		r.Recorder.Eventf(pool, nil, corev1.EventTypeNormal, "FailOpenDeactivated", "FailOpen",
+			"The endpoint picker has a ready endpoint again: requests go through it")
+	}
+}
+
+func (r *InferencePoolReconciler) forgetFailOpen(nn types.NamespacedName) {
+	r.failOpen.Delete(nn)
+	deleteFailOpenMetric(nn)
+}
+
+// SetupWithManager watches pools and everything their output depends on.
 func (r *InferencePoolReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		Named("inferencepool").
 		For(&giev1.InferencePool{}).
-		Watches(&gwapiv1.HTTPRoute{}, handler.EnqueueRequestsFromMapFunc(poolsOfRoute)).
+		Watches(&gwapiv1.HTTPRoute{}, handler.EnqueueRequestsFromMapFunc(r.poolsOfRoute)).
 		Watches(&gwapiv1.Gateway{}, handler.EnqueueRequestsFromMapFunc(r.poolsOfGateway)).
 		Watches(&gwapiv1.GatewayClass{}, handler.EnqueueRequestsFromMapFunc(r.poolsOfClass)).
-		Watches(&gwapiv1beta1.ReferenceGrant{}, handler.EnqueueRequestsFromMapFunc(r.poolsInNamespace)).
-		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.poolOfShadowService)).
-		Complete(r)
+		Watches(&v1alpha1.InferenceGatewayParameters{}, handler.EnqueueRequestsFromMapFunc(r.poolsOfParameters)).
+		Watches(&gwapiv1beta1.ReferenceGrant{}, handler.EnqueueRequestsFromMapFunc(r.poolsOfGrant)).
+		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.poolsOfService)).
+		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(r.poolsOfEndpointSlice))
+	for _, obj := range []client.Object{&egv1a1.BackendTrafficPolicy{}, &egv1a1.EnvoyExtensionPolicy{}, &egv1a1.Backend{}, &gwapiv1.BackendTLSPolicy{}} {
+		b = b.Watches(obj, handler.EnqueueRequestsFromMapFunc(sourceOf(translate.InferencePoolKind)))
+	}
+	return b.Complete(r)
 }
 
-// poolsOfRoute maps a route to the pools it references. Updates call it for the old and the new
-// route, so a pool that a route stops referencing is reconciled too.
-func poolsOfRoute(_ context.Context, o client.Object) []reconcile.Request {
-	refs := translate.PoolRefs(o.(*gwapiv1.HTTPRoute))
-	out := make([]reconcile.Request, len(refs))
-	for i, nn := range refs {
-		out[i] = reconcile.Request{NamespacedName: nn}
+// poolsOfRoute maps a user's route to the pools it references (updates call it for the old and
+// the new route, so a pool a route stops referencing is reconciled too), and a generated route
+// (whose EG status decides the pools' Accepted) to the pools of its source route.
+func (r *InferencePoolReconciler) poolsOfRoute(ctx context.Context, o client.Object) []reconcile.Request {
+	route := o.(*gwapiv1.HTTPRoute)
+	if src := sourceOf("HTTPRoute")(ctx, o); len(src) == 1 {
+		user := &gwapiv1.HTTPRoute{}
+		if err := r.Client.Get(ctx, src[0].NamespacedName, user); err != nil {
+			return nil
+		}
+		route = user
 	}
-	return out
+	return requests(translate.PoolRefs(route)...)
 }
 
 func (r *InferencePoolReconciler) poolsOfGateway(ctx context.Context, o client.Object) []reconcile.Request {
-	routes := &gwapiv1.HTTPRouteList{}
-	if err := r.Client.List(ctx, routes, client.MatchingFields{indexRouteGateways: key(o).String()}); err != nil {
-		log.FromContext(ctx).Error(err, "listing routes of gateway", "gateway", key(o))
-		return nil
-	}
-	var out []reconcile.Request
-	for i := range routes.Items {
-		out = append(out, poolsOfRoute(ctx, &routes.Items[i])...)
-	}
-	return out
+	return poolsOf(routesOfGateway(ctx, r.Client, nnOf(o)))
 }
 
 func (r *InferencePoolReconciler) poolsOfClass(ctx context.Context, o client.Object) []reconcile.Request {
-	gateways := &gwapiv1.GatewayList{}
-	if err := r.Client.List(ctx, gateways, client.MatchingFields{indexGatewayClass: o.GetName()}); err != nil {
-		log.FromContext(ctx).Error(err, "listing gateways of class", "class", o.GetName())
-		return nil
-	}
-	var out []reconcile.Request
-	for i := range gateways.Items {
-		out = append(out, r.poolsOfGateway(ctx, &gateways.Items[i])...)
-	}
-	return out
+	return poolsOf(routesOfClass(ctx, r.Client, o.GetName()))
 }
 
-func (r *InferencePoolReconciler) poolsInNamespace(ctx context.Context, o client.Object) []reconcile.Request {
+func (r *InferencePoolReconciler) poolsOfParameters(ctx context.Context, o client.Object) []reconcile.Request {
+	return poolsOf(routesOfParameters(ctx, r.Client, o.GetName()))
+}
+
+// poolsOfGrant maps a ReferenceGrant to the pools of its namespace (those it may let routes of
+// other namespaces use).
+func (r *InferencePoolReconciler) poolsOfGrant(ctx context.Context, o client.Object) []reconcile.Request {
 	pools := &giev1.InferencePoolList{}
 	if err := r.Client.List(ctx, pools, client.InNamespace(o.GetNamespace())); err != nil {
-		log.FromContext(ctx).Error(err, "listing pools", "namespace", o.GetNamespace())
 		return nil
 	}
 	out := make([]reconcile.Request, len(pools.Items))
@@ -188,17 +182,19 @@ func (r *InferencePoolReconciler) poolsInNamespace(ctx context.Context, o client
 	return out
 }
 
-// poolOfShadowService maps a Service to the pool whose shadow Service name it holds: ours when
-// edited or deleted (drift), or a foreign one whose removal frees the name.
-func (r *InferencePoolReconciler) poolOfShadowService(ctx context.Context, o client.Object) []reconcile.Request {
-	pools := &giev1.InferencePoolList{}
-	if err := r.Client.List(ctx, pools, client.MatchingFields{indexPoolShadowService: key(o).String()}); err != nil {
-		log.FromContext(ctx).Error(err, "listing pools of service", "service", key(o))
+// poolsOfService maps a Service to the pools whose shadow Service name it holds (ours when
+// edited or deleted, or a foreign one whose removal frees the name) and to the pools whose EPP
+// it is.
+func (r *InferencePoolReconciler) poolsOfService(ctx context.Context, o client.Object) []reconcile.Request {
+	return append(poolsOfIndex(ctx, r.Client, indexPoolShadowService, nnOf(o).String()),
+		poolsOfIndex(ctx, r.Client, indexPoolEPPService, nnOf(o).String())...)
+}
+
+// poolsOfEndpointSlice maps an EPP's EndpointSlice to the pools using that EPP (FailOpen).
+func (r *InferencePoolReconciler) poolsOfEndpointSlice(ctx context.Context, o client.Object) []reconcile.Request {
+	svc := o.GetLabels()[discoveryv1.LabelServiceName]
+	if svc == "" {
 		return nil
 	}
-	out := make([]reconcile.Request, len(pools.Items))
-	for i := range pools.Items {
-		out[i] = reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&pools.Items[i])}
-	}
-	return out
+	return poolsOfIndex(ctx, r.Client, indexPoolEPPService, types.NamespacedName{Namespace: o.GetNamespace(), Name: svc}.String())
 }

@@ -29,6 +29,21 @@ func DNS1035Name(parts ...string) string {
 	return withHash(name, joined)
 }
 
+// CompoundName names an object after several user-chosen names (parts) between a constant
+// prefix and suffix. "-" is legal inside each part, so the readable join alone could give two
+// combinations one name ("team-x"+"y" and "team"+"x-y"); a hash of the parts, kept apart, is
+// always appended.
+func CompoundName(prefix string, parts []string, suffix string) string {
+	sum := sha256.Sum256([]byte(strings.Join(parts, "/")))
+	tag := hex.EncodeToString(sum[:])[:hashLength]
+	readable := sanitize(strings.Join(append(append([]string{prefix}, parts...), suffix), "-"))
+	keep := maxNameLength - hashLength - 1
+	if len(readable) > keep {
+		readable = strings.TrimRight(readable[:keep], "-")
+	}
+	return readable + "-" + tag
+}
+
 // withHash cuts name so that "-<hash of full>" fits in a label and appends it.
 func withHash(name, full string) string {
 	sum := sha256.Sum256([]byte(full))

@@ -76,17 +76,17 @@ func policyGroups(uses []poolUse) []*policyGroup {
 }
 
 // PolicyName names a policy generated for pool in routeNamespace under class: the pool's name
-// (namespace-qualified when the routes are elsewhere), the class, and kind ("lb" or "epp").
+// (namespace-qualified when the routes are elsewhere), the class, kind ("lb" or "epp"), the
+// chunk number after the first, and a hash of those names.
 func PolicyName(pool *giev1.InferencePool, routeNamespace, class, kind string, chunk int) string {
-	parts := []string{"ipool", pool.Name}
+	parts := []string{pool.Name, class}
 	if routeNamespace != pool.Namespace {
-		parts = []string{"ipool", pool.Namespace, pool.Name}
+		parts = []string{pool.Namespace, pool.Name, class}
 	}
-	parts = append(parts, class, kind)
 	if chunk > 0 {
-		parts = append(parts, strconv.Itoa(chunk+1))
+		kind += "-" + strconv.Itoa(chunk+1)
 	}
-	return DNS1035Name(parts...)
+	return CompoundName("ipool", parts, kind)
 }
 
 // policyMeta is the metadata of a policy of pool in g's namespace: owned by the pool when it
@@ -220,7 +220,7 @@ func eppConnection(s *Snapshot, pool *giev1.InferencePool, uses []poolUse, epp e
 // ReferenceGrantName names the grant that lets routes and policies in fromNamespace reach what
 // was generated for pool in its own namespace.
 func ReferenceGrantName(poolName, fromNamespace string) string {
-	return DNS1035Name("ipool", poolName, "from", fromNamespace)
+	return CompoundName("ipool", []string{poolName, fromNamespace}, "grant")
 }
 
 // referenceGrants renders, for each namespace of routes using the pool from elsewhere (which

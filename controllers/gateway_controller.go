@@ -1,0 +1,115 @@
+package controllers
+
+import (
+	"context"
+
+	egv1a1 "github.com/envoyproxy/gateway/api/v1alpha1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/inferencepool-operator/inferencepool-operator/api/v1alpha1"
+	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate"
+)
+
+// GatewayReconciler keeps, for each Gateway of our classes, the generated EG Gateway and
+// ClientTrafficPolicy, and mirrors EG's verdict onto the user's Gateway.
+type GatewayReconciler struct {
+	Client   client.Client
+	Applier  *Applier
+	Status   *statusWriter
+	Recorder events.EventRecorder
+	Options  Options
+}
+
+// gatewayKinds are the kinds generated from a Gateway (pruned when no longer desired).
+var gatewayKinds = []client.ObjectList{&gwapiv1.GatewayList{}, &egv1a1.ClientTrafficPolicyList{}}
+
+func (r *GatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	src := translate.Source{Kind: "Gateway", Namespace: req.Namespace, Name: req.Name}
+	gw := &gwapiv1.Gateway{}
+	if err := r.Client.Get(ctx, req.NamespacedName, gw); err != nil {
+		if !apierrors.IsNotFound(err) {
+			return ctrl.Result{}, err
+		}
+		return ctrl.Result{}, r.Applier.PruneAll(ctx, gatewayKinds, src, nil)
+	}
+	snap, err := newSnapshot(ctx, r.Client, r.Options)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if !snap.snap.OurClass(string(gw.Spec.GatewayClassName)) || !gw.DeletionTimestamp.IsZero() {
+		// Not ours (any more): remove what we generated, leave its status to its controller.
+		return ctrl.Result{}, r.Applier.PruneAll(ctx, gatewayKinds, src, nil)
+	}
+	if err := snap.addGateway(req.NamespacedName); err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := snap.addGateway(types.NamespacedName{Namespace: gw.Namespace, Name: translate.GeneratedGatewayName(gw.Name)}); err != nil {
+		return ctrl.Result{}, err
+	}
+	res := translate.TranslateGateway(snap.snap, gw)
+	keep, err := ensureAll(ctx, r.Applier, r.Recorder, gw, res.Objects)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := r.Applier.PruneAll(ctx, gatewayKinds, src, keep); err != nil {
+		return ctrl.Result{}, err
+	}
+	_, err = r.Status.writeGatewayStatus(ctx, gw, res.Status)
+	return ctrl.Result{}, err
+}
+
+// ensureAll applies objs for the user's object source, recording a Warning event on it for
+// each name held by a foreign object. It returns the names it keeps, per kind.
+func ensureAll(ctx context.Context, a *Applier, rec events.EventRecorder, source client.Object, objs []client.Object) (map[string]bool, error) {
+	keep := map[string]bool{}
+	for _, obj := range objs {
+		wrote, err := a.Ensure(ctx, obj)
+		if err != nil {
+			if isForeign(err) {
+				rec.Eventf(source, nil, corev1.EventTypeWarning, "GeneratedNameInUse", "Reconcile",
+					"%v; the operator leaves it untouched until it is renamed or removed", err)
+				continue
+			}
+			return nil, err
+		}
+		keep[a.key(obj)] = true
+		if wrote {
+			log.FromContext(ctx).V(1).Info("applied", "object", a.key(obj))
+		}
+	}
+	return keep, nil
+}
+
+// SetupWithManager watches Gateways, what is generated from them, and the classes and
+// parameters that decide how they are served.
+func (r *GatewayReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("gateway").
+		For(&gwapiv1.Gateway{}).
+		Watches(&gwapiv1.Gateway{}, handler.EnqueueRequestsFromMapFunc(sourceOf("Gateway"))).
+		Watches(&egv1a1.ClientTrafficPolicy{}, handler.EnqueueRequestsFromMapFunc(sourceOf("Gateway"))).
+		Watches(&gwapiv1.GatewayClass{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysOfClass)).
+		Watches(&v1alpha1.InferenceGatewayParameters{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysOfParameters)).
+		Complete(r)
+}
+
+func (r *GatewayReconciler) gatewaysOfClass(ctx context.Context, o client.Object) []reconcile.Request {
+	return gatewaysOfClass(ctx, r.Client, o.GetName())
+}
+
+func (r *GatewayReconciler) gatewaysOfParameters(ctx context.Context, o client.Object) []reconcile.Request {
+	var out []reconcile.Request
+	for _, class := range classesOfParameters(ctx, r.Client, o.GetName()) {
+		out = append(out, gatewaysOfClass(ctx, r.Client, class)...)
+	}
+	return out
+}

@@ -1,0 +1,130 @@
+package controllers
+
+import (
+	"context"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/types"
+	giev1 "sigs.k8s.io/gateway-api-inference-extension/api/v1"
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate"
+)
+
+// The functions here map a watched object to the sources whose output it changes. They read
+// only the cache, through the field indexes.
+
+// sourceOf maps a generated object to the user's object of kind it was generated from (its
+// source annotation), so drift, deletion and EG status changes reach that object's reconcile.
+func sourceOf(kind string) handler.MapFunc {
+	return func(_ context.Context, o client.Object) []reconcile.Request {
+		if o.GetLabels()[translate.LabelManagedBy] != translate.ManagedByValue {
+			return nil
+		}
+		parts := strings.SplitN(o.GetAnnotations()[translate.AnnotationSource], "/", 3)
+		if len(parts) != 3 || parts[0] != kind {
+			return nil
+		}
+		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: parts[1], Name: parts[2]}}}
+	}
+}
+
+func requests(nns ...types.NamespacedName) []reconcile.Request {
+	out := make([]reconcile.Request, len(nns))
+	for i, nn := range nns {
+		out[i] = reconcile.Request{NamespacedName: nn}
+	}
+	return out
+}
+
+// gatewaysOfClass lists the Gateways of class.
+func gatewaysOfClass(ctx context.Context, c client.Reader, class string) []reconcile.Request {
+	gateways := &gwapiv1.GatewayList{}
+	if err := c.List(ctx, gateways, client.MatchingFields{indexGatewayClass: class}); err != nil {
+		log.FromContext(ctx).Error(err, "listing gateways of class", "class", class)
+		return nil
+	}
+	out := make([]reconcile.Request, len(gateways.Items))
+	for i := range gateways.Items {
+		out[i] = reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&gateways.Items[i])}
+	}
+	return out
+}
+
+// classesOfParameters lists the names of the GatewayClasses referencing parameters name.
+func classesOfParameters(ctx context.Context, c client.Reader, name string) []string {
+	classes := &gwapiv1.GatewayClassList{}
+	if err := c.List(ctx, classes, client.MatchingFields{indexClassParameters: name}); err != nil {
+		log.FromContext(ctx).Error(err, "listing classes of parameters", "parameters", name)
+		return nil
+	}
+	out := make([]string, len(classes.Items))
+	for i := range classes.Items {
+		out[i] = classes.Items[i].Name
+	}
+	return out
+}
+
+// routesOfGateway lists the HTTPRoutes whose parentRefs name the Gateway gw.
+func routesOfGateway(ctx context.Context, c client.Reader, gw types.NamespacedName) []gwapiv1.HTTPRoute {
+	routes := &gwapiv1.HTTPRouteList{}
+	if err := c.List(ctx, routes, client.MatchingFields{indexRouteGateways: gw.String()}); err != nil {
+		log.FromContext(ctx).Error(err, "listing routes of gateway", "gateway", gw)
+		return nil
+	}
+	return routes.Items
+}
+
+// routesOfClass lists the HTTPRoutes attached to Gateways of class.
+func routesOfClass(ctx context.Context, c client.Reader, class string) []gwapiv1.HTTPRoute {
+	var out []gwapiv1.HTTPRoute
+	for _, gw := range gatewaysOfClass(ctx, c, class) {
+		out = append(out, routesOfGateway(ctx, c, gw.NamespacedName)...)
+	}
+	return out
+}
+
+// routesOfParameters lists the HTTPRoutes attached to Gateways of classes using parameters name.
+func routesOfParameters(ctx context.Context, c client.Reader, name string) []gwapiv1.HTTPRoute {
+	var out []gwapiv1.HTTPRoute
+	for _, class := range classesOfParameters(ctx, c, name) {
+		out = append(out, routesOfClass(ctx, c, class)...)
+	}
+	return out
+}
+
+// poolsOf lists the pools the routes reference.
+func poolsOf(routes []gwapiv1.HTTPRoute) []reconcile.Request {
+	var out []reconcile.Request
+	for i := range routes {
+		out = append(out, requests(translate.PoolRefs(&routes[i])...)...)
+	}
+	return out
+}
+
+// routeRequests lists requests for routes.
+func routeRequests(routes []gwapiv1.HTTPRoute) []reconcile.Request {
+	out := make([]reconcile.Request, len(routes))
+	for i := range routes {
+		out[i] = reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&routes[i])}
+	}
+	return out
+}
+
+// poolsOfIndex lists the pools whose index field holds value.
+func poolsOfIndex(ctx context.Context, c client.Reader, index, value string) []reconcile.Request {
+	pools := &giev1.InferencePoolList{}
+	if err := c.List(ctx, pools, client.MatchingFields{index: value}); err != nil {
+		log.FromContext(ctx).Error(err, "listing pools", "index", index, "value", value)
+		return nil
+	}
+	out := make([]reconcile.Request, len(pools.Items))
+	for i := range pools.Items {
+		out[i] = reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&pools.Items[i])}
+	}
+	return out
+}

@@ -1,0 +1,177 @@
+package controllers
+
+import (
+	"context"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	giev1 "sigs.k8s.io/gateway-api-inference-extension/api/v1"
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
+	gwapiv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/inferencepool-operator/inferencepool-operator/api/v1alpha1"
+	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate"
+)
+
+// snapshotBuilder reads from the informer cache the inputs one reconcile needs, each object
+// once, into a translate.Snapshot.
+type snapshotBuilder struct {
+	ctx  context.Context
+	c    client.Reader
+	snap *translate.Snapshot
+
+	gateways map[types.NamespacedName]bool
+	routes   map[types.NamespacedName]bool
+	pools    map[types.NamespacedName]bool
+	services map[types.NamespacedName]bool
+	grantNS  map[string]bool
+}
+
+// newSnapshot starts a snapshot with every GatewayClass and InferenceGatewayParameters (few,
+// and needed to tell which Gateways are ours and how to serve them).
+func newSnapshot(ctx context.Context, c client.Reader, opts Options) (*snapshotBuilder, error) {
+	b := &snapshotBuilder{
+		ctx: ctx, c: c,
+		snap: &translate.Snapshot{DefaultEnvoyGatewayClass: opts.DefaultEnvoyGatewayClass, ClusterDomain: opts.ClusterDomain},
+		gateways: map[types.NamespacedName]bool{}, routes: map[types.NamespacedName]bool{},
+		pools: map[types.NamespacedName]bool{}, services: map[types.NamespacedName]bool{}, grantNS: map[string]bool{},
+	}
+	classes := &gwapiv1.GatewayClassList{}
+	if err := c.List(ctx, classes); err != nil {
+		return nil, err
+	}
+	b.snap.GatewayClasses = classes.Items
+	params := &v1alpha1.InferenceGatewayParametersList{}
+	if err := c.List(ctx, params); err != nil {
+		return nil, err
+	}
+	b.snap.Parameters = params.Items
+	return b, nil
+}
+
+// get reads nn into obj; found is false (and err nil) when it does not exist.
+func (b *snapshotBuilder) get(nn types.NamespacedName, obj client.Object) (bool, error) {
+	err := b.c.Get(b.ctx, nn, obj)
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// addGateway adds the Gateway nn (user's or generated) if it exists.
+func (b *snapshotBuilder) addGateway(nn types.NamespacedName) error {
+	if b.gateways[nn] {
+		return nil
+	}
+	b.gateways[nn] = true
+	gw := &gwapiv1.Gateway{}
+	found, err := b.get(nn, gw)
+	if found {
+		b.snap.Gateways = append(b.snap.Gateways, *gw)
+	}
+	return err
+}
+
+// addRoute adds a user's route with what its translation reads: its parent Gateways and their
+// generated Gateways, the pools it references (and grants for cross-namespace ones), and its
+// generated route.
+func (b *snapshotBuilder) addRoute(route *gwapiv1.HTTPRoute) error {
+	nn := types.NamespacedName{Namespace: route.Namespace, Name: route.Name}
+	if b.routes[nn] {
+		return nil
+	}
+	b.routes[nn] = true
+	b.snap.HTTPRoutes = append(b.snap.HTTPRoutes, *route)
+	for _, gw := range translate.ParentGateways(route) {
+		if err := b.addGateway(gw); err != nil {
+			return err
+		}
+	}
+	for _, pool := range translate.PoolRefs(route) {
+		if err := b.addPool(pool); err != nil {
+			return err
+		}
+		if pool.Namespace != route.Namespace {
+			if err := b.addGrants(pool.Namespace); err != nil {
+				return err
+			}
+		}
+	}
+	return b.addGeneratedRoute(nn)
+}
+
+// addGeneratedRoute adds the generated route of the user's route nn, for its status.
+func (b *snapshotBuilder) addGeneratedRoute(nn types.NamespacedName) error {
+	gen := types.NamespacedName{Namespace: nn.Namespace, Name: translate.GeneratedRouteName(nn.Name)}
+	if b.routes[gen] {
+		return nil
+	}
+	b.routes[gen] = true
+	r := &gwapiv1.HTTPRoute{}
+	found, err := b.get(gen, r)
+	if found {
+		b.snap.HTTPRoutes = append(b.snap.HTTPRoutes, *r)
+	}
+	return err
+}
+
+// addPool adds the InferencePool nn if it exists.
+func (b *snapshotBuilder) addPool(nn types.NamespacedName) error {
+	if b.pools[nn] {
+		return nil
+	}
+	b.pools[nn] = true
+	p := &giev1.InferencePool{}
+	found, err := b.get(nn, p)
+	if found {
+		b.snap.Pools = append(b.snap.Pools, *p)
+	}
+	return err
+}
+
+// addGrants adds the ReferenceGrants of namespace ns.
+func (b *snapshotBuilder) addGrants(ns string) error {
+	if b.grantNS[ns] {
+		return nil
+	}
+	b.grantNS[ns] = true
+	grants := &gwapiv1beta1.ReferenceGrantList{}
+	if err := b.c.List(b.ctx, grants, client.InNamespace(ns)); err != nil {
+		return err
+	}
+	b.snap.Grants = append(b.snap.Grants, grants.Items...)
+	return nil
+}
+
+// addEndpointPicker adds a pool's EPP Service and its EndpointSlices.
+func (b *snapshotBuilder) addEndpointPicker(pool *giev1.InferencePool) error {
+	nn, ok := translate.EPPServiceKey(pool)
+	if !ok || b.services[nn] {
+		return nil
+	}
+	b.services[nn] = true
+	svc := &corev1.Service{}
+	found, err := b.get(nn, svc)
+	if err != nil || !found {
+		return err
+	}
+	b.snap.Services = append(b.snap.Services, *svc)
+	slices := &discoveryv1.EndpointSliceList{}
+	if err := b.c.List(b.ctx, slices, client.InNamespace(nn.Namespace), client.MatchingLabels{discoveryv1.LabelServiceName: nn.Name}); err != nil {
+		return err
+	}
+	b.snap.EndpointSlices = append(b.snap.EndpointSlices, slices.Items...)
+	return nil
+}
+
+// routesReferencingPool lists the user's routes whose rules reference pool nn.
+func routesReferencingPool(ctx context.Context, c client.Reader, nn types.NamespacedName) ([]gwapiv1.HTTPRoute, error) {
+	routes := &gwapiv1.HTTPRouteList{}
+	if err := c.List(ctx, routes, client.MatchingFields{indexRoutePools: nn.String()}); err != nil {
+		return nil, err
+	}
+	return routes.Items, nil
+}
