@@ -7,10 +7,10 @@ import (
 	egv1a1 "github.com/envoyproxy/gateway/api/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	giev1 "sigs.k8s.io/gateway-api-inference-extension/api/v1"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 	gwapiv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate"
 )
@@ -214,7 +214,9 @@ func TestCrossNamespacePoolGrants(t *testing.T) {
 	mustDelete(t, grant)
 	eventually(t, func() error { return absent(&gwapiv1beta1.ReferenceGrant{}, genGrantKey) })
 	eventually(t, func() error { return absent(&egv1a1.BackendTrafficPolicy{}, btpKey) })
-	eventually(t, func() error { return absent(&corev1.Service{}, client.ObjectKey{Namespace: poolNS, Name: translate.ShadowServiceName("llm")}) })
+	eventually(t, func() error {
+		return absent(&corev1.Service{}, client.ObjectKey{Namespace: poolNS, Name: translate.ShadowServiceName("llm")})
+	})
 }
 
 // A rule splitting traffic across two pools gets a Warning event: only one EPP can serve it.

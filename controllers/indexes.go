@@ -4,10 +4,10 @@ import (
 	"context"
 
 	"k8s.io/apimachinery/pkg/types"
-	giev1 "sigs.k8s.io/gateway-api-inference-extension/api/v1"
-	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
+	giev1 "sigs.k8s.io/gateway-api-inference-extension/api/v1"
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate"
 )

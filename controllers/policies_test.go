@@ -9,9 +9,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	giev1 "sigs.k8s.io/gateway-api-inference-extension/api/v1"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/inferencepool-operator/inferencepool-operator/api/v1alpha1"
 	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate"

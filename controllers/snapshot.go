@@ -7,10 +7,10 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	giev1 "sigs.k8s.io/gateway-api-inference-extension/api/v1"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 	gwapiv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/inferencepool-operator/inferencepool-operator/api/v1alpha1"
 	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate"
@@ -35,7 +35,7 @@ type snapshotBuilder struct {
 func newSnapshot(ctx context.Context, c client.Reader, opts Options) (*snapshotBuilder, error) {
 	b := &snapshotBuilder{
 		ctx: ctx, c: c,
-		snap: &translate.Snapshot{DefaultEnvoyGatewayClass: opts.DefaultEnvoyGatewayClass, ClusterDomain: opts.ClusterDomain},
+		snap:     &translate.Snapshot{DefaultEnvoyGatewayClass: opts.DefaultEnvoyGatewayClass, ClusterDomain: opts.ClusterDomain},
 		gateways: map[types.NamespacedName]bool{}, routes: map[types.NamespacedName]bool{},
 		pools: map[types.NamespacedName]bool{}, services: map[types.NamespacedName]bool{}, grantNS: map[string]bool{},
 	}

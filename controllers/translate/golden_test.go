@@ -274,4 +274,3 @@ func diff(want, got string) string {
 	}
 	return "(no line differs)"
 }
-

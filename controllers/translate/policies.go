@@ -7,10 +7,10 @@ import (
 
 	egv1a1 "github.com/envoyproxy/gateway/api/v1alpha1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	giev1 "sigs.k8s.io/gateway-api-inference-extension/api/v1"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 	gwapiv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/inferencepool-operator/inferencepool-operator/api/v1alpha1"
 )
@@ -227,7 +227,9 @@ func ReferenceGrantName(poolName, fromNamespace string) string {
 // the user allowed with a ReferenceGrant for the pool), the grant Envoy Gateway needs: the
 // generated route may reference the shadow Service, the policies the EPP's Backend or Service.
 func referenceGrants(pool *giev1.InferencePool, uses []poolUse, epp endpointPicker) []client.Object {
-	type need struct{ eppTargets map[string]gwapiv1beta1.ReferenceGrantTo }
+	type need struct {
+		eppTargets map[string]gwapiv1beta1.ReferenceGrantTo
+	}
 	byNS := map[string]*need{}
 	var namespaces []string
 	for _, u := range uses {

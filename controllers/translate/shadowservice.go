@@ -55,4 +55,3 @@ func ShadowService(pool *giev1.InferencePool) *corev1.Service {
 		},
 	}
 }
-
