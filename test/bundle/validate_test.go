@@ -20,11 +20,12 @@ import (
 // into errors for this Kubernetes release, the one the tests' API server runs.
 const validationK8sVersion = "1.37"
 
-// TestBundleValidates runs what `operator-sdk bundle validate ./bundle --select-optional
-// suite=operatorframework` runs: the default bundle validators (CSV, CRD, bundle), the OperatorHub
-// validator (the deprecated one the issue names, and its v2 split: operatorhub/v2, standard
-// capabilities and categories), good practices and deprecated APIs. Any error fails; warnings are
-// printed.
+// TestBundleValidates loads the bundle the way `operator-sdk bundle validate ./bundle` does
+// (manifests.GetBundleFromDir) and runs operator-framework's validators on it: the default bundle
+// validators (CSV, CRD, bundle), the OperatorHub validator (the deprecated one, and its v2 split:
+// operatorhub/v2, standard capabilities and categories), good practices and deprecated APIs, the
+// removed-API checks made strict for the Kubernetes release the tests run. Any error fails;
+// warnings are printed (go test -v, or make bundle-validate).
 func TestBundleValidates(t *testing.T) {
 	b, err := manifests.GetBundleFromDir(bundleDir())
 	if err != nil {
