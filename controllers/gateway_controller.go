@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -94,7 +95,7 @@ func ensureAll(ctx context.Context, a *Applier, rec events.EventRecorder, source
 func (r *GatewayReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("gateway").
-		For(&gwapiv1.Gateway{}).
+		For(&gwapiv1.Gateway{}, builder.WithPredicates(notGenerated)).
 		Watches(&gwapiv1.Gateway{}, handler.EnqueueRequestsFromMapFunc(sourceOf("Gateway"))).
 		Watches(&egv1a1.ClientTrafficPolicy{}, handler.EnqueueRequestsFromMapFunc(sourceOf("Gateway"))).
 		Watches(&gwapiv1.GatewayClass{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysOfClass)).

@@ -11,7 +11,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
-	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	giev1 "sigs.k8s.io/gateway-api-inference-extension/api/v1"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -80,9 +79,6 @@ func eventType(t string) string {
 // SetupWithManager watches the user's routes, their generated routes, and what decides their
 // translation: Gateways, classes, parameters, pools and ReferenceGrants.
 func (r *HTTPRouteReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	notGenerated := predicate.NewPredicateFuncs(func(o client.Object) bool {
-		return o.GetLabels()[translate.LabelManagedBy] != translate.ManagedByValue
-	})
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("httproute").
 		For(&gwapiv1.HTTPRoute{}, builder.WithPredicates(notGenerated)).

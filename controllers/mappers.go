@@ -8,6 +8,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	giev1 "sigs.k8s.io/gateway-api-inference-extension/api/v1"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -17,6 +18,12 @@ import (
 
 // The functions here map a watched object to the sources whose output it changes. They read
 // only the cache, through the field indexes.
+
+// notGenerated passes the user's objects and drops the operator's own (which reach their
+// source's reconcile through sourceOf instead).
+var notGenerated = predicate.NewPredicateFuncs(func(o client.Object) bool {
+	return o.GetLabels()[translate.LabelManagedBy] != translate.ManagedByValue
+})
 
 // sourceOf maps a generated object to the user's object of kind it was generated from (its
 // source annotation), so drift, deletion and EG status changes reach that object's reconcile.
