@@ -12,8 +12,9 @@
 // host's /usr, /etc, /proc, /sys and /dev plus the test's files at those paths. The mounts
 // vanish with the process. This needs root (CI runs as root).
 //
-// Envoy Gateway listens on fixed ports (8080, 8081, 9443, 18000, 18002, 19001), so only one
-// can run on a machine at a time; Start fails early when one of them is taken.
+// Envoy Gateway listens on fixed ports (8080, 8081, 9443, 18000, 18002, 19001 on all
+// interfaces, 19000 on loopback), so only one can run on a machine at a time; Start fails
+// early when one of them is taken.
 package envoygateway
 
 import (
@@ -56,9 +57,11 @@ const (
 	XDSAddress = "127.0.0.1:18000"
 )
 
-// Ports are the fixed ports Envoy Gateway listens on (on all interfaces): metrics 19001,
-// health probes 8081, xDS 18000, Wasm 18002, the webhook 9443 and 8080.
-var Ports = []int{8080, 8081, 9443, 18000, 18002, 19001}
+// Ports are the fixed ports Envoy Gateway listens on: xDS 18000, Wasm 18002, metrics 19001,
+// health probes 8081, webhook server 9443 and 8080 on all interfaces; admin 19000 on loopback.
+// The operator's own defaults (metrics :8080, probes :8081) collide with them, so an operator
+// run next to this Envoy Gateway must use other ports.
+var Ports = []int{8080, 8081, 9443, 18000, 18002, 19000, 19001}
 
 //go:embed manifests/*.yaml
 var manifests embed.FS

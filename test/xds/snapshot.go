@@ -34,13 +34,13 @@ func (s *Snapshot) ClustersWithPrefix(prefix string) []*clusterv3.Cluster {
 	return out
 }
 
-// Cluster returns the one cluster whose name starts with prefix.
-func (s *Snapshot) Cluster(prefix string) (*clusterv3.Cluster, error) {
-	cs := s.ClustersWithPrefix(prefix)
-	if len(cs) != 1 {
-		return nil, fmt.Errorf("%d clusters named %s* (have %v)", len(cs), prefix, sortedKeys(s.Clusters))
+// Cluster returns the cluster named name.
+func (s *Snapshot) Cluster(name string) (*clusterv3.Cluster, error) {
+	c, ok := s.Clusters[name]
+	if !ok {
+		return nil, fmt.Errorf("no cluster %s (have %v)", name, sortedKeys(s.Clusters))
 	}
-	return cs[0], nil
+	return c, nil
 }
 
 // Endpoint is one address of a cluster's load assignment.
