@@ -19,6 +19,7 @@ import (
 
 	"github.com/inferencepool-operator/inferencepool-operator/test/cluster"
 	"github.com/inferencepool-operator/inferencepool-operator/test/envoygateway"
+	"github.com/inferencepool-operator/inferencepool-operator/test/envtest"
 )
 
 // env is the package's cluster and Envoy Gateway, started by TestMain.
@@ -67,6 +68,17 @@ func run(m *testing.M) (code int) {
 		return 1
 	}
 	env.cluster, env.eg, env.cfg = c, eg, c.RESTConfig()
+	// The operator's and GIE's CRDs too (Envoy Gateway's are already there), for the operator
+	// scenarios that run on this cluster.
+	crds, err := envtest.CRDPaths()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if err := cluster.ApplyFiles(ctx, env.cfg, crds...); err != nil {
+		fmt.Fprintf(os.Stderr, "installing CRDs: %v\n", err)
+		return 1
+	}
 	if err := envoygateway.CreateGatewayClass(ctx, env.cfg, envoygateway.DefaultGatewayClass); err != nil {
 		fmt.Fprintf(os.Stderr, "creating GatewayClass %s: %v\n", envoygateway.DefaultGatewayClass, err)
 		return 1

@@ -14,6 +14,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
@@ -189,4 +191,21 @@ func readyEndpointIPs(ctx context.Context, c client.Client, ns, service string) 
 	}
 	sort.Strings(ips)
 	return ips, nil
+}
+
+// TestCRDsInstalled checks TestMain installed every CRD the operator scenarios need, served.
+func TestCRDsInstalled(t *testing.T) {
+	c := newClient(t)
+	for _, gvk := range []schema.GroupVersionKind{
+		{Group: "inference.networking.k8s.io", Version: "v1", Kind: "InferencePoolList"},
+		{Group: "inferencepool-operator.io", Version: "v1alpha1", Kind: "InferenceGatewayParametersList"},
+		{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "HTTPRouteList"},
+		{Group: "gateway.envoyproxy.io", Version: "v1alpha1", Kind: "EnvoyExtensionPolicyList"},
+	} {
+		list := &unstructured.UnstructuredList{}
+		list.SetGroupVersionKind(gvk)
+		if err := c.List(context.Background(), list); err != nil {
+			t.Errorf("listing %s: %v", gvk, err)
+		}
+	}
 }
