@@ -131,6 +131,31 @@ func TestShadowServiceForReferencedPool(t *testing.T) {
 	}
 }
 
+// A class with parameters serves its pools like a class without; a class whose parameters
+// are missing serves nothing until they exist, and stops when they go.
+func TestShadowServiceForClassWithParameters(t *testing.T) {
+	ns := newNamespace(t)
+	params := uniqueName(ns, "params")
+	class := ourClass(uniqueName(ns, "class"))
+	class.Spec.ParametersRef = parametersRef(params)
+	mustCreate(t, class)
+	mustCreate(t, newGateway(ns, "gw", class.Name))
+	mustCreate(t, newRoute(ns, "route", "gw", poolBackendRef("", "llm")))
+	mustCreate(t, newPool(ns, "llm", "vllm", 8000))
+	key := shadowKey(ns, "llm")
+
+	// Parameters missing: the class is invalid (its status says so) and serves nothing.
+	classCondition(t, class.Name, metav1.ConditionFalse, string(gwapiv1.GatewayClassReasonInvalidParameters))
+	staysAbsent(t, key)
+
+	p := newParameters(params)
+	mustCreate(t, p)
+	waitService(t, key, selectorIs(map[string]string{"app": "vllm"}))
+
+	mustDelete(t, p)
+	waitAbsent(t, key)
+}
+
 // Only a pool that a route on one of our Gateways references gets a Service.
 func TestNoShadowServiceForUnservedPools(t *testing.T) {
 	ns := newNamespace(t)

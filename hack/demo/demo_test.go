@@ -136,10 +136,20 @@ func (b *lineBuffer) String() string {
 	return b.buf.String()
 }
 
-func (b *lineBuffer) waitFor(t *testing.T, s string, timeout time.Duration) {
+// waitFor waits until s appears in the output; it gives up when the output ends (closed) or
+// after timeout.
+func (b *lineBuffer) waitFor(t *testing.T, s string, closed <-chan struct{}, timeout time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !strings.Contains(b.String(), s) {
+		select {
+		case <-closed:
+			if !strings.Contains(b.String(), s) {
+				t.Fatalf("the demo ended its output without %q:\n%s", s, b.String())
+			}
+			return
+		default:
+		}
 		if time.Now().After(deadline) {
 			t.Fatalf("no %q in the demo's output after %v:\n%s", s, timeout, b.String())
 		}
@@ -224,7 +234,7 @@ func TestDemoFollowsChangesAndStopsCleanly(t *testing.T) {
 		}
 	}()
 
-	out.waitFor(t, "Watching for changes", 5*time.Minute)
+	out.waitFor(t, "Watching for changes", readDone, 5*time.Minute)
 
 	children := descendants(cmd.Process.Pid)
 	names := strings.Join(mapValues(children), " ")
