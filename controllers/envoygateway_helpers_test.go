@@ -141,4 +141,36 @@ func ourPoolParent(pool *giev1.InferencePool, ns, gw string) (*giev1.ParentStatu
 	return nil, fmt.Errorf("pool %s has no status entry of ours for %s/%s: %+v", pool.Name, ns, gw, pool.Status.Parents)
 }
 
+// waitRouteCondition waits until the route's status entry of ours for Gateway gw has the
+// condition typ with status and reason.
+func waitRouteCondition(t *testing.T, route *gwapiv1.HTTPRoute, gw, typ string, status metav1.ConditionStatus, reason string) {
+	t.Helper()
+	eventually(t, func() error {
+		if err := get(route, client.ObjectKeyFromObject(route)); err != nil {
+			return err
+		}
+		p, err := ourRouteParent(route, gw)
+		if err != nil {
+			return err
+		}
+		return hasCondition(p.Conditions, typ, status, reason)
+	})
+}
+
+// waitPoolCondition waits until the pool's status entry of ours for Gateway ns/gw has the
+// condition typ with status and reason.
+func waitPoolCondition(t *testing.T, pool *giev1.InferencePool, ns, gw, typ string, status metav1.ConditionStatus, reason string) {
+	t.Helper()
+	eventually(t, func() error {
+		if err := get(pool, client.ObjectKeyFromObject(pool)); err != nil {
+			return err
+		}
+		p, err := ourPoolParent(pool, ns, gw)
+		if err != nil {
+			return err
+		}
+		return hasCondition(p.Conditions, typ, status, reason)
+	})
+}
+
 func ptrTo[T any](v T) *T { return &v }

@@ -53,16 +53,7 @@ func TestRouteTranslatedAndStatusesFollowEnvoyGateway(t *testing.T) {
 	})
 
 	// Before EG speaks: Pending route, pool not accepted yet.
-	eventually(t, func() error {
-		if err := get(route, client.ObjectKeyFromObject(route)); err != nil {
-			return err
-		}
-		p, err := ourRouteParent(route, "gw")
-		if err != nil {
-			return err
-		}
-		return hasCondition(p.Conditions, "Accepted", metav1.ConditionUnknown, "Pending")
-	})
+	waitRouteCondition(t, route, "gw", "Accepted", metav1.ConditionUnknown, "Pending")
 
 	egJudgesRoute(t, ns, route.Name, metav1.ConditionTrue, metav1.ConditionTrue)
 	eventually(t, func() error {
@@ -97,16 +88,7 @@ func TestRouteTranslatedAndStatusesFollowEnvoyGateway(t *testing.T) {
 
 	// EG refusing the route makes the pool HTTPRouteNotAccepted.
 	egJudgesRoute(t, ns, route.Name, metav1.ConditionFalse, metav1.ConditionTrue)
-	eventually(t, func() error {
-		if err := get(pool, client.ObjectKeyFromObject(pool)); err != nil {
-			return err
-		}
-		p, err := ourPoolParent(pool, ns, "gw")
-		if err != nil {
-			return err
-		}
-		return hasCondition(p.Conditions, "Accepted", metav1.ConditionFalse, string(giev1.InferencePoolReasonHTTPRouteNotAccepted))
-	})
+	waitPoolCondition(t, pool, ns, "gw", "Accepted", metav1.ConditionFalse, string(giev1.InferencePoolReasonHTTPRouteNotAccepted))
 
 	// Deleting the route prunes the generated route and removes the pool's entry.
 	mustDelete(t, route)
@@ -126,32 +108,14 @@ func TestRouteTranslatedAndStatusesFollowEnvoyGateway(t *testing.T) {
 func TestRouteToMissingPool(t *testing.T) {
 	ns := newNamespace(t)
 	_, route := servedPoolSetup(t, ns, "nope")
-	eventually(t, func() error {
-		if err := get(route, client.ObjectKeyFromObject(route)); err != nil {
-			return err
-		}
-		p, err := ourRouteParent(route, "gw")
-		if err != nil {
-			return err
-		}
-		return hasCondition(p.Conditions, "ResolvedRefs", metav1.ConditionFalse, "BackendNotFound")
-	})
+	waitRouteCondition(t, route, "gw", "ResolvedRefs", metav1.ConditionFalse, "BackendNotFound")
 	gen := waitGenerated(t, &gwapiv1.HTTPRoute{}, client.ObjectKey{Namespace: ns, Name: translate.GeneratedRouteName(route.Name)})
 	if name := string(gen.Spec.Rules[0].BackendRefs[0].Name); name != translate.UnresolvedServiceName("nope") {
 		t.Fatalf("missing pool became %q", name)
 	}
 	// The pool appearing resolves the ref.
 	mustCreate(t, newPool(ns, "nope", "vllm", 8000))
-	eventually(t, func() error {
-		if err := get(route, client.ObjectKeyFromObject(route)); err != nil {
-			return err
-		}
-		p, err := ourRouteParent(route, "gw")
-		if err != nil {
-			return err
-		}
-		return hasCondition(p.Conditions, "ResolvedRefs", metav1.ConditionTrue, "ResolvedRefs")
-	})
+	waitRouteCondition(t, route, "gw", "ResolvedRefs", metav1.ConditionTrue, "ResolvedRefs")
 }
 
 // A cross-namespace pool needs the user's ReferenceGrant; with it the operator keeps the grant
@@ -166,16 +130,7 @@ func TestCrossNamespacePoolGrants(t *testing.T) {
 	mustCreate(t, newPool(poolNS, "llm", "vllm", 8000))
 	mustCreate(t, eppService(poolNS, "llm"))
 
-	eventually(t, func() error {
-		if err := get(route, client.ObjectKeyFromObject(route)); err != nil {
-			return err
-		}
-		p, err := ourRouteParent(route, "gw")
-		if err != nil {
-			return err
-		}
-		return hasCondition(p.Conditions, "ResolvedRefs", metav1.ConditionFalse, "RefNotPermitted")
-	})
+	waitRouteCondition(t, route, "gw", "ResolvedRefs", metav1.ConditionFalse, "RefNotPermitted")
 
 	grant := &gwapiv1beta1.ReferenceGrant{
 		ObjectMeta: metav1.ObjectMeta{Namespace: poolNS, Name: "allow"},
@@ -190,16 +145,7 @@ func TestCrossNamespacePoolGrants(t *testing.T) {
 	if len(genGrant.Spec.From) != 2 || string(genGrant.Spec.From[0].Namespace) != routeNS {
 		t.Fatalf("generated grant %+v", genGrant.Spec)
 	}
-	eventually(t, func() error {
-		if err := get(route, client.ObjectKeyFromObject(route)); err != nil {
-			return err
-		}
-		p, err := ourRouteParent(route, "gw")
-		if err != nil {
-			return err
-		}
-		return hasCondition(p.Conditions, "ResolvedRefs", metav1.ConditionTrue, "ResolvedRefs")
-	})
+	waitRouteCondition(t, route, "gw", "ResolvedRefs", metav1.ConditionTrue, "ResolvedRefs")
 	// The policies live with the route, owned by it (ownerReferences cannot cross namespaces).
 	pool := &giev1.InferencePool{}
 	if err := get(pool, client.ObjectKey{Namespace: poolNS, Name: "llm"}); err != nil {

@@ -143,16 +143,7 @@ func TestInvalidEndpointPickerRef(t *testing.T) {
 			pool := newPool(ns, "llm", "vllm", 8000)
 			tc.setup(t, ns, pool)
 			mustCreate(t, pool)
-			eventually(t, func() error {
-				if err := get(pool, client.ObjectKeyFromObject(pool)); err != nil {
-					return err
-				}
-				p, err := ourPoolParent(pool, ns, "gw")
-				if err != nil {
-					return err
-				}
-				return hasCondition(p.Conditions, "ResolvedRefs", metav1.ConditionFalse, string(giev1.InferencePoolReasonInvalidExtensionRef))
-			})
+			waitPoolCondition(t, pool, ns, "gw", "ResolvedRefs", metav1.ConditionFalse, string(giev1.InferencePoolReasonInvalidExtensionRef))
 		})
 	}
 }

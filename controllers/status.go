@@ -120,37 +120,47 @@ func normalizeGatewayStatus(s gwapiv1.GatewayStatus) gwapiv1.GatewayStatus {
 	return s
 }
 
+// mergeParents returns existing with the entries of our controller replaced by desired: other
+// controllers' entries stay as they are, ours keep lastTransitionTime where nothing changed.
+// ours tells whether an entry is ours, same whether two entries are for one parent, and conds
+// gives access to an entry's conditions.
+func mergeParents[E any](existing, desired []E, ours func(E) bool, same func(a, b E) bool, conds func(*E) *[]metav1.Condition, now metav1.Time) []E {
+	var next []E
+	for _, e := range existing {
+		if !ours(e) {
+			next = append(next, e)
+		}
+	}
+	for _, d := range desired {
+		var old []metav1.Condition
+		for _, e := range existing {
+			if ours(e) && same(e, d) {
+				old = *conds(&e)
+			}
+		}
+		*conds(&d) = setConditions(old, *conds(&d), now)
+		next = append(next, d)
+	}
+	return next
+}
+
 // writeRouteParents sets the route's status entries of our controller to desired, leaving the
 // entries of other controllers untouched.
 func (w *statusWriter) writeRouteParents(ctx context.Context, route *gwapiv1.HTTPRoute, desired []gwapiv1.RouteParentStatus) (bool, error) {
 	return w.update(ctx, route, func() bool {
-		now := w.now()
-		var next []gwapiv1.RouteParentStatus
-		for _, e := range route.Status.Parents {
-			if string(e.ControllerName) != translate.ControllerName {
-				next = append(next, e)
-			}
-		}
-		for _, d := range desired {
-			var existing []metav1.Condition
-			for _, e := range route.Status.Parents {
-				if string(e.ControllerName) == translate.ControllerName && translate.ParentRefEqual(e.ParentRef, d.ParentRef, route.Namespace) {
-					existing = e.Conditions
-				}
-			}
-			d.Conditions = setConditions(existing, d.Conditions, now)
-			next = append(next, d)
-		}
-		if len(next) == 0 && len(route.Status.Parents) == 0 {
+		next := mergeParents(route.Status.Parents, desired,
+			func(e gwapiv1.RouteParentStatus) bool { return string(e.ControllerName) == translate.ControllerName },
+			func(a, b gwapiv1.RouteParentStatus) bool {
+				return translate.ParentRefEqual(a.ParentRef, b.ParentRef, route.Namespace)
+			},
+			func(e *gwapiv1.RouteParentStatus) *[]metav1.Condition { return &e.Conditions }, w.now())
+		if len(next) == len(route.Status.Parents) && (len(next) == 0 || equality.Semantic.DeepEqual(next, route.Status.Parents)) {
 			return false
 		}
-		if equality.Semantic.DeepEqual(next, route.Status.Parents) {
-			return false
+		if next == nil {
+			next = []gwapiv1.RouteParentStatus{}
 		}
 		route.Status.Parents = next
-		if route.Status.Parents == nil {
-			route.Status.Parents = []gwapiv1.RouteParentStatus{}
-		}
 		return true
 	})
 }
@@ -159,27 +169,11 @@ func (w *statusWriter) writeRouteParents(ctx context.Context, route *gwapiv1.HTT
 // entries of other controllers untouched (parents is an atomic list: read, modify, write).
 func (w *statusWriter) writePoolParents(ctx context.Context, pool *giev1.InferencePool, desired []giev1.ParentStatus) (bool, error) {
 	return w.update(ctx, pool, func() bool {
-		now := w.now()
-		var next []giev1.ParentStatus
-		for _, e := range pool.Status.Parents {
-			if string(e.ControllerName) != translate.ControllerName {
-				next = append(next, e)
-			}
-		}
-		for _, d := range desired {
-			var existing []metav1.Condition
-			for _, e := range pool.Status.Parents {
-				if string(e.ControllerName) == translate.ControllerName && poolParentRefEqual(e.ParentRef, d.ParentRef) {
-					existing = e.Conditions
-				}
-			}
-			d.Conditions = setConditions(existing, d.Conditions, now)
-			next = append(next, d)
-		}
-		if len(next) == 0 && len(pool.Status.Parents) == 0 {
-			return false
-		}
-		if equality.Semantic.DeepEqual(next, pool.Status.Parents) {
+		next := mergeParents(pool.Status.Parents, desired,
+			func(e giev1.ParentStatus) bool { return string(e.ControllerName) == translate.ControllerName },
+			func(a, b giev1.ParentStatus) bool { return poolParentRefEqual(a.ParentRef, b.ParentRef) },
+			func(e *giev1.ParentStatus) *[]metav1.Condition { return &e.Conditions }, w.now())
+		if len(next) == len(pool.Status.Parents) && (len(next) == 0 || equality.Semantic.DeepEqual(next, pool.Status.Parents)) {
 			return false
 		}
 		pool.Status.Parents = next

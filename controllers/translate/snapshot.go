@@ -54,49 +54,33 @@ func (s *Snapshot) OurClass(name string) bool {
 	return false
 }
 
-// Gateway returns the Gateway nn, or nil.
-func (s *Snapshot) Gateway(nn types.NamespacedName) *gwapiv1.Gateway {
-	for i := range s.Gateways {
-		g := &s.Gateways[i]
-		if g.Namespace == nn.Namespace && g.Name == nn.Name {
-			return g
+// find returns the item of items named nn, or nil.
+func find[T any, P interface {
+	*T
+	GetNamespace() string
+	GetName() string
+}](items []T, nn types.NamespacedName) *T {
+	for i := range items {
+		if p := P(&items[i]); p.GetNamespace() == nn.Namespace && p.GetName() == nn.Name {
+			return &items[i]
 		}
 	}
 	return nil
 }
+
+// Gateway returns the Gateway nn, or nil.
+func (s *Snapshot) Gateway(nn types.NamespacedName) *gwapiv1.Gateway { return find(s.Gateways, nn) }
 
 // HTTPRoute returns the HTTPRoute nn, or nil.
 func (s *Snapshot) HTTPRoute(nn types.NamespacedName) *gwapiv1.HTTPRoute {
-	for i := range s.HTTPRoutes {
-		r := &s.HTTPRoutes[i]
-		if r.Namespace == nn.Namespace && r.Name == nn.Name {
-			return r
-		}
-	}
-	return nil
+	return find(s.HTTPRoutes, nn)
 }
 
 // Pool returns the InferencePool nn, or nil.
-func (s *Snapshot) Pool(nn types.NamespacedName) *giev1.InferencePool {
-	for i := range s.Pools {
-		p := &s.Pools[i]
-		if p.Namespace == nn.Namespace && p.Name == nn.Name {
-			return p
-		}
-	}
-	return nil
-}
+func (s *Snapshot) Pool(nn types.NamespacedName) *giev1.InferencePool { return find(s.Pools, nn) }
 
 // Service returns the Service nn, or nil.
-func (s *Snapshot) Service(nn types.NamespacedName) *corev1.Service {
-	for i := range s.Services {
-		svc := &s.Services[i]
-		if svc.Namespace == nn.Namespace && svc.Name == nn.Name {
-			return svc
-		}
-	}
-	return nil
-}
+func (s *Snapshot) Service(nn types.NamespacedName) *corev1.Service { return find(s.Services, nn) }
 
 // OurGateway tells whether nn is a Gateway of one of the operator's classes.
 func (s *Snapshot) OurGateway(nn types.NamespacedName) bool {
