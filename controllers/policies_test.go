@@ -298,3 +298,23 @@ func hasOtherParent(pool *giev1.InferencePool) error {
 	}
 	return fmt.Errorf("the other controller's entry is gone: %+v", pool.Status.Parents)
 }
+
+// Deleting the pool removes everything generated for it, even where no garbage collector runs
+// (envtest has none): the reconcile prunes by label.
+func TestPoolDeletionPrunes(t *testing.T) {
+	ns := newNamespace(t)
+	class, pool := poolWithEPP(t, ns, nil)
+	keys := map[client.Object]client.ObjectKey{
+		&corev1.Service{}:              {Namespace: ns, Name: translate.ShadowServiceName("llm")},
+		&egv1a1.BackendTrafficPolicy{}: {Namespace: ns, Name: translate.PolicyName(pool, ns, class, "lb", 0)},
+		&egv1a1.EnvoyExtensionPolicy{}: {Namespace: ns, Name: translate.PolicyName(pool, ns, class, "epp", 0)},
+		&egv1a1.Backend{}:              {Namespace: ns, Name: translate.EPPBackendName("llm")},
+	}
+	for obj, key := range keys {
+		waitGenerated(t, obj, key)
+	}
+	mustDelete(t, pool)
+	for obj, key := range keys {
+		eventually(t, func() error { return absent(obj, key) })
+	}
+}
