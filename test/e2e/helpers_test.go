@@ -111,7 +111,10 @@ func harnessHealthy() error {
 	if err := env.cluster.Healthy(); err != nil {
 		return err
 	}
-	return env.eg.Healthy()
+	if err := env.eg.Healthy(); err != nil {
+		return err
+	}
+	return env.op.Healthy()
 }
 
 // conditionSets returns the condition lists of an object's status, wherever its kind keeps

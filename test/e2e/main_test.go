@@ -1,9 +1,9 @@
 //go:build e2e
 
 // Package e2e holds the system tests: a cluster from source (test/cluster), the real Envoy
-// Gateway controller (test/envoygateway) and the Envoy configuration it serves (test/xds).
-// TestMain starts the cluster and Envoy Gateway once for the package; each test works in its
-// own namespace.
+// Gateway controller (test/envoygateway), the operator (test/operator) and the Envoy
+// configuration Envoy Gateway serves (test/xds). TestMain starts the cluster, Envoy Gateway and
+// the operator once for the package; each test works in its own namespace.
 //
 // Run with `make test-e2e` (root is needed: see test/envoygateway).
 package e2e
@@ -12,6 +12,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -20,12 +21,14 @@ import (
 	"github.com/inferencepool-operator/inferencepool-operator/test/cluster"
 	"github.com/inferencepool-operator/inferencepool-operator/test/envoygateway"
 	"github.com/inferencepool-operator/inferencepool-operator/test/envtest"
+	"github.com/inferencepool-operator/inferencepool-operator/test/operator"
 )
 
-// env is the package's cluster and Envoy Gateway, started by TestMain.
+// env is the package's cluster, Envoy Gateway and operator, started by TestMain.
 var env struct {
 	cluster *cluster.Cluster
 	eg      *envoygateway.EnvoyGateway
+	op      *operator.Operator
 	cfg     *rest.Config
 }
 
@@ -49,6 +52,12 @@ func run(m *testing.M) (code int) {
 		if keep {
 			fmt.Fprintf(os.Stderr, "tests failed: cluster directory kept at %s\n", c.Dir)
 			c.KeepDir()
+		}
+		if env.op != nil {
+			if err := env.op.Stop(); err != nil {
+				fmt.Fprintf(os.Stderr, "stopping the operator: %v\n", err)
+				code = 1
+			}
 		}
 		if env.eg != nil {
 			if err := env.eg.Stop(); err != nil {
@@ -83,7 +92,14 @@ func run(m *testing.M) (code int) {
 		fmt.Fprintf(os.Stderr, "creating GatewayClass %s: %v\n", envoygateway.DefaultGatewayClass, err)
 		return 1
 	}
-	fmt.Fprintf(os.Stderr, "e2e: cluster up in %v, Envoy Gateway ready and class %q accepted after %v\n",
+	// The operator, with its own ServiceAccount and RBAC; its log goes next to the others.
+	op, err := operator.Start(ctx, env.cfg, operator.Options{LogFile: filepath.Join(c.Dir, "operator.log")})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "starting the operator: %v\n", err)
+		return 1
+	}
+	env.op = op
+	fmt.Fprintf(os.Stderr, "e2e: cluster up in %v; Envoy Gateway ready, class %q accepted and the operator running after %v\n",
 		clusterUp.Round(time.Millisecond), envoygateway.DefaultGatewayClass, time.Since(start).Round(time.Millisecond))
 	return m.Run()
 }
