@@ -1,0 +1,136 @@
+//go:build conformance
+
+// Package conformance runs the Gateway API Inference Extension (GIE) v1.6.0 conformance suite
+// against the operator and the real Envoy Gateway v1.9.1 controller on a local cluster from
+// source (test/cluster, kwok fake pods), with the operator's GatewayClass under test.
+//
+// There is no data plane here (no Envoy, no container runtime), so the suite's tests that send
+// traffic cannot pass. TestConformance runs the suite itself with its three status-only tests
+// and writes the conformance report; TestTrafficTestsStatus applies each of the other eleven
+// tests' manifests, from the suite's embedded files, and asserts the status conditions those
+// tests assert before they send traffic, with the suite's own helpers. See docs/conformance.md.
+//
+// Run with `make conformance` (root is needed, as for test/e2e; see test/envoygateway).
+package conformance
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/rest"
+
+	"github.com/inferencepool-operator/inferencepool-operator/test/cluster"
+	"github.com/inferencepool-operator/inferencepool-operator/test/envoygateway"
+	"github.com/inferencepool-operator/inferencepool-operator/test/envtest"
+	"github.com/inferencepool-operator/inferencepool-operator/test/operator"
+)
+
+// GatewayClassName is the operator's GatewayClass under test; it uses the default parameters.
+const GatewayClassName = "inferencepool-operator"
+
+const gatewayClassYAML = `
+apiVersion: inferencepool-operator.io/v1alpha1
+kind: InferenceGatewayParameters
+metadata:
+  name: conformance
+spec: {}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata:
+  name: ` + GatewayClassName + `
+spec:
+  controllerName: inferencepool-operator.io/gateway-controller
+  parametersRef:
+    group: inferencepool-operator.io
+    kind: InferenceGatewayParameters
+    name: conformance
+`
+
+// env is the cluster, Envoy Gateway and operator TestMain starts for the package.
+var env struct {
+	cluster *cluster.Cluster
+	cfg     *rest.Config
+}
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) (code int) {
+	ctx := context.Background()
+	start := time.Now()
+	c, err := cluster.Start(ctx, cluster.Options{Progress: os.Stderr})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "starting cluster: %v\n", err)
+		return 1
+	}
+	var (
+		eg *envoygateway.EnvoyGateway
+		op *operator.Operator
+	)
+	defer func() {
+		if code != 0 {
+			fmt.Fprintf(os.Stderr, "conformance failed: cluster directory (logs of every component, operator.log) kept at %s\n", c.Dir)
+			c.KeepDir()
+		}
+		if op != nil {
+			if err := op.Stop(); err != nil {
+				fmt.Fprintf(os.Stderr, "stopping the operator: %v\n", err)
+				code = 1
+			}
+		}
+		if eg != nil {
+			if err := eg.Stop(); err != nil {
+				fmt.Fprintf(os.Stderr, "stopping envoy gateway: %v\n", err)
+				code = 1
+			}
+		}
+		if err := c.Stop(); err != nil {
+			fmt.Fprintf(os.Stderr, "stopping cluster: %v\n", err)
+			code = 1
+		}
+	}()
+	if eg, err = envoygateway.Start(ctx, c, envoygateway.Options{Progress: os.Stderr}); err != nil {
+		fmt.Fprintf(os.Stderr, "starting envoy gateway: %v\n", err)
+		return 1
+	}
+	cfg := c.RESTConfig()
+	crds, err := envtest.CRDPaths()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if err := cluster.ApplyFiles(ctx, cfg, crds...); err != nil {
+		fmt.Fprintf(os.Stderr, "installing CRDs: %v\n", err)
+		return 1
+	}
+	if err := envoygateway.CreateGatewayClass(ctx, cfg, envoygateway.DefaultGatewayClass); err != nil {
+		fmt.Fprintf(os.Stderr, "creating GatewayClass %s: %v\n", envoygateway.DefaultGatewayClass, err)
+		return 1
+	}
+	if op, err = operator.Start(ctx, cfg, operator.Options{LogFile: filepath.Join(c.Dir, "operator.log")}); err != nil {
+		fmt.Fprintf(os.Stderr, "starting the operator: %v\n", err)
+		return 1
+	}
+	objs, err := cluster.DecodeYAML([]byte(gatewayClassYAML))
+	if err == nil {
+		err = cluster.Apply(ctx, cfg, objs...)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "creating GatewayClass %s: %v\n", GatewayClassName, err)
+		return 1
+	}
+	// The suite reads its cluster from the kubeconfig, as it does on a real cluster.
+	if err := os.Setenv("KUBECONFIG", c.Kubeconfig); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	env.cluster, env.cfg = c, cfg
+	fmt.Fprintf(os.Stderr, "conformance: cluster, Envoy Gateway and the operator ready after %v\n", time.Since(start).Round(time.Millisecond))
+	return m.Run()
+}
