@@ -35,16 +35,24 @@ fmt: ## go fmt.
 	go fmt ./...
 
 .PHONY: vet
-vet: ## go vet.
+vet: ## go vet (the system tests' files too: they build only with their tags).
 	go vet ./...
+	go vet -tags e2e,conformance ./test/...
 
 .PHONY: envtest
 envtest: ## Build kube-apiserver and etcd for envtest (first run only) and print their directory.
 	@$(BUILD_TOOL) envtest
 
+# SKIP_E2E=1 leaves the system tests and the conformance run (both need root) out of make test.
+SKIP_E2E ?=
+
 .PHONY: test
-test: manifests generate fmt vet ## Run all tests: unit, golden and envtest integration on the source-built API server.
+test: manifests generate fmt vet ## Run all tests: unit, golden, envtest integration, then test-e2e and conformance (SKIP_E2E=1 skips those two).
 	KUBEBUILDER_ASSETS="$$($(BUILD_TOOL) envtest)" go test ./... $(GO_TEST_FLAGS)
+ifneq ($(SKIP_E2E),1)
+	$(MAKE) test-e2e
+	$(MAKE) conformance CONFORMANCE_REPORT=$(CURDIR)/tmp/conformance/report.yaml
+endif
 
 .PHONY: golden
 golden: ## Rewrite the translation golden files (testdata/out) from the current code.
@@ -62,6 +70,15 @@ E2E_TEST_FLAGS ?=
 .PHONY: test-e2e
 test-e2e: ## System tests (root needed): cluster from source + kwok, the real Envoy Gateway, its xDS read back.
 	go test -tags e2e -p 1 -count=1 -timeout 60m ./test/cluster/... ./test/e2e/... $(E2E_TEST_FLAGS)
+
+# The committed report of the GIE conformance suite; make test writes its run under tmp/ instead.
+CONFORMANCE_REPORT ?= $(CURDIR)/conformance/reports/v1.6.0/inferencepool-operator/local-report.yaml
+CONFORMANCE_TEST_FLAGS ?=
+
+.PHONY: conformance
+conformance: ## GIE v1.6.0 conformance (root needed): the status-only tests and a report, and the other tests' status assertions.
+	CONFORMANCE_REPORT=$(CONFORMANCE_REPORT) CONFORMANCE_IMPLEMENTATION_VERSION=v$(VERSION) \
+		go test -tags conformance -count=1 -timeout 30m ./test/conformance/... $(CONFORMANCE_TEST_FLAGS)
 
 .PHONY: cluster-up
 cluster-up: ## Start a local cluster from source in the background (EG=1 adds Envoy Gateway); print its kubeconfig path.

@@ -12,6 +12,14 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 tool=${1:?usage: $0 TOOL}
 
+# One build of a tool at a time: two first builds of the same tool would share $out.tmp. Test
+# packages run in parallel and several may ask for the same tool; the later ones wait here and
+# then find it built. (envtest takes its own lock, then those of kubernetes and etcd: always in
+# that order, so no deadlock.)
+mkdir -p "$root/bin"
+exec 9>"$root/bin/.build-tool-$tool.lock"
+flock 9
+
 version_of() { # module path, tool dir
   (cd "$root/hack/tools/$2" && go list -m -f '{{.Version}}' "$1")
 }
