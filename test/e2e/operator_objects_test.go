@@ -5,7 +5,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -220,17 +219,17 @@ func newUnstructured(apiVersion, kind, namespace, name string) *unstructured.Uns
 type generatedKind struct{ APIVersion, Kind string }
 
 var (
-	kindGateway             = generatedKind{"gateway.networking.k8s.io/v1", "Gateway"}
-	kindHTTPRoute           = generatedKind{"gateway.networking.k8s.io/v1", "HTTPRoute"}
-	kindService             = generatedKind{"v1", "Service"}
-	kindBackendTraffic      = generatedKind{"gateway.envoyproxy.io/v1alpha1", "BackendTrafficPolicy"}
-	kindEnvoyExtension      = generatedKind{"gateway.envoyproxy.io/v1alpha1", "EnvoyExtensionPolicy"}
-	kindClientTraffic       = generatedKind{"gateway.envoyproxy.io/v1alpha1", "ClientTrafficPolicy"}
-	kindBackend             = generatedKind{"gateway.envoyproxy.io/v1alpha1", "Backend"}
-	kindBackendTLSPolicy    = generatedKind{"gateway.networking.k8s.io/v1", "BackendTLSPolicy"}
-	kindReferenceGrant      = generatedKind{"gateway.networking.k8s.io/v1beta1", "ReferenceGrant"}
-	policyKindsOfAPool      = []generatedKind{kindBackendTraffic, kindEnvoyExtension}
-	generatedKindsForPrints = []generatedKind{kindGateway, kindHTTPRoute, kindService, kindBackendTraffic, kindEnvoyExtension,
+	kindGateway          = generatedKind{"gateway.networking.k8s.io/v1", "Gateway"}
+	kindHTTPRoute        = generatedKind{"gateway.networking.k8s.io/v1", "HTTPRoute"}
+	kindService          = generatedKind{"v1", "Service"}
+	kindBackendTraffic   = generatedKind{"gateway.envoyproxy.io/v1alpha1", "BackendTrafficPolicy"}
+	kindEnvoyExtension   = generatedKind{"gateway.envoyproxy.io/v1alpha1", "EnvoyExtensionPolicy"}
+	kindClientTraffic    = generatedKind{"gateway.envoyproxy.io/v1alpha1", "ClientTrafficPolicy"}
+	kindBackend          = generatedKind{"gateway.envoyproxy.io/v1alpha1", "Backend"}
+	kindBackendTLSPolicy = generatedKind{"gateway.networking.k8s.io/v1", "BackendTLSPolicy"}
+	kindReferenceGrant   = generatedKind{"gateway.networking.k8s.io/v1beta1", "ReferenceGrant"}
+	policyKindsOfAPool   = []generatedKind{kindBackendTraffic, kindEnvoyExtension}
+	allGeneratedKinds    = []generatedKind{kindGateway, kindHTTPRoute, kindService, kindBackendTraffic, kindEnvoyExtension,
 		kindClientTraffic, kindBackend, kindBackendTLSPolicy, kindReferenceGrant}
 )
 
@@ -281,7 +280,7 @@ func names(items []unstructured.Unstructured) []string {
 func dumpGenerated(t *testing.T, c client.Client, namespaces ...string) {
 	t.Helper()
 	for _, ns := range namespaces {
-		for _, k := range generatedKindsForPrints {
+		for _, k := range allGeneratedKinds {
 			items, err := listGenerated(context.Background(), c, k, ns, "")
 			if err != nil {
 				t.Logf("listing %s in %s: %v", k.Kind, ns, err)
@@ -303,5 +302,3 @@ func failureReport(t *testing.T, c client.Client, namespaces ...string) {
 		}
 	})
 }
-
-func join(parts ...string) string { return strings.Join(parts, "/") }
