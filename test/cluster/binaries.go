@@ -4,30 +4,17 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
-	"strings"
+
+	"github.com/inferencepool-operator/inferencepool-operator/test/envtest"
 )
 
 // RepoRoot is the directory holding the operator's go.mod.
-func RepoRoot() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
-}
+func RepoRoot() string { return envtest.RepoRoot() }
 
-// BuildTool runs hack/build-tool.sh for tool (building it from the Go module proxy on first
-// use, which can take minutes) and returns the directory holding its binaries.
-func BuildTool(tool string) (string, error) {
-	cmd := exec.Command(filepath.Join(RepoRoot(), "hack", "build-tool.sh"), tool)
-	cmd.Stderr = os.Stderr // build progress: the first run is slow and should say why
-	out, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("hack/build-tool.sh %s: %w", tool, err)
-	}
-	return strings.TrimSpace(string(out)), nil
-}
+// BuildTool builds tool with hack/build-tool.sh (first use only) and returns its directory.
+func BuildTool(tool string) (string, error) { return envtest.BuildTool(tool) }
 
 // ToolModuleDir returns the module-cache directory of module as pinned by the tools module
 // hack/tools/<tool>, downloading it if needed. The harness reads data files (kwok's stages,

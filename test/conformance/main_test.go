@@ -17,16 +17,13 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"k8s.io/client-go/rest"
 
 	"github.com/inferencepool-operator/inferencepool-operator/test/cluster"
-	"github.com/inferencepool-operator/inferencepool-operator/test/envoygateway"
-	"github.com/inferencepool-operator/inferencepool-operator/test/envtest"
-	"github.com/inferencepool-operator/inferencepool-operator/test/operator"
+	"github.com/inferencepool-operator/inferencepool-operator/test/stack"
 )
 
 // GatewayClassName is the operator's GatewayClass under test; it uses the default parameters.
@@ -63,74 +60,34 @@ func TestMain(m *testing.M) {
 
 func run(m *testing.M) (code int) {
 	ctx := context.Background()
-	start := time.Now()
-	c, err := cluster.Start(ctx, cluster.Options{Progress: os.Stderr})
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "starting cluster: %v\n", err)
-		return 1
-	}
-	var (
-		eg *envoygateway.EnvoyGateway
-		op *operator.Operator
-	)
-	defer func() {
-		if code != 0 {
-			fmt.Fprintf(os.Stderr, "conformance failed: cluster directory (logs of every component, operator.log) kept at %s\n", c.Dir)
-			c.KeepDir()
-		}
-		if op != nil {
-			if err := op.Stop(); err != nil {
-				fmt.Fprintf(os.Stderr, "stopping the operator: %v\n", err)
-				code = 1
-			}
-		}
-		if eg != nil {
-			if err := eg.Stop(); err != nil {
-				fmt.Fprintf(os.Stderr, "stopping envoy gateway: %v\n", err)
-				code = 1
-			}
-		}
-		if err := c.Stop(); err != nil {
-			fmt.Fprintf(os.Stderr, "stopping cluster: %v\n", err)
-			code = 1
-		}
-	}()
-	if eg, err = envoygateway.Start(ctx, c, envoygateway.Options{Progress: os.Stderr}); err != nil {
-		fmt.Fprintf(os.Stderr, "starting envoy gateway: %v\n", err)
-		return 1
-	}
-	cfg := c.RESTConfig()
-	crds, err := envtest.CRDPaths()
+	s, err := stack.Start(ctx, os.Stderr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	if err := cluster.ApplyFiles(ctx, cfg, crds...); err != nil {
-		fmt.Fprintf(os.Stderr, "installing CRDs: %v\n", err)
-		return 1
-	}
-	if err := envoygateway.CreateGatewayClass(ctx, cfg, envoygateway.DefaultGatewayClass); err != nil {
-		fmt.Fprintf(os.Stderr, "creating GatewayClass %s: %v\n", envoygateway.DefaultGatewayClass, err)
-		return 1
-	}
-	if op, err = operator.Start(ctx, cfg, operator.Options{LogFile: filepath.Join(c.Dir, "operator.log")}); err != nil {
-		fmt.Fprintf(os.Stderr, "starting the operator: %v\n", err)
-		return 1
-	}
+	defer func() {
+		if code != 0 {
+			fmt.Fprintf(os.Stderr, "conformance failed: cluster directory (logs of every component, operator.log) kept at %s\n", s.Cluster.Dir)
+		}
+		if err := s.Stop(code != 0); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			code = 1
+		}
+	}()
 	objs, err := cluster.DecodeYAML([]byte(gatewayClassYAML))
 	if err == nil {
-		err = cluster.Apply(ctx, cfg, objs...)
+		err = cluster.Apply(ctx, s.Config, objs...)
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "creating GatewayClass %s: %v\n", GatewayClassName, err)
 		return 1
 	}
 	// The suite reads its cluster from the kubeconfig, as it does on a real cluster.
-	if err := os.Setenv("KUBECONFIG", c.Kubeconfig); err != nil {
+	if err := os.Setenv("KUBECONFIG", s.Cluster.Kubeconfig); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	env.cluster, env.cfg = c, cfg
-	fmt.Fprintf(os.Stderr, "conformance: cluster, Envoy Gateway and the operator ready after %v\n", time.Since(start).Round(time.Millisecond))
+	env.cluster, env.cfg = s.Cluster, s.Config
+	fmt.Fprintf(os.Stderr, "conformance: cluster, Envoy Gateway and the operator ready after %v\n", s.Ready.Round(time.Millisecond))
 	return m.Run()
 }

@@ -81,19 +81,25 @@ func CRDPaths() ([]string, error) {
 	}, nil
 }
 
+// BuildTool runs hack/build-tool.sh for tool (building it from the Go module proxy on first
+// use, which can take minutes) and returns the directory holding its binaries.
+func BuildTool(tool string) (string, error) {
+	cmd := exec.Command(filepath.Join(RepoRoot(), "hack", "build-tool.sh"), tool)
+	cmd.Stderr = os.Stderr // build progress: the first run is slow and should say why
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("hack/build-tool.sh %s: %w", tool, err)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
 // AssetsDir returns the directory with kube-apiserver and etcd: $KUBEBUILDER_ASSETS when set
 // (make test sets it), else whatever hack/build-tool.sh builds or has cached.
 func AssetsDir() (string, error) {
 	if dir := os.Getenv("KUBEBUILDER_ASSETS"); dir != "" {
 		return dir, nil
 	}
-	cmd := exec.Command(filepath.Join(RepoRoot(), "hack", "build-tool.sh"), "envtest")
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("building envtest binaries: %w", err)
-	}
-	return strings.TrimSpace(string(out)), nil
+	return BuildTool("envtest")
 }
 
 // New returns an envtest environment on the source-built binaries with every CRD installed.
