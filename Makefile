@@ -70,6 +70,7 @@ E2E_TEST_FLAGS ?=
 .PHONY: test-e2e
 test-e2e: ## System tests (root needed): cluster from source + kwok, the real Envoy Gateway, its xDS read back.
 	go test -tags e2e -p 1 -count=1 -timeout 60m ./test/cluster/... ./test/e2e/... $(E2E_TEST_FLAGS)
+	go test -tags e2e -count=1 -timeout 15m -run TestDemoWithEnvoyGateway ./hack/demo/ $(E2E_TEST_FLAGS)
 
 # The committed report of the GIE conformance suite; make test writes its run under tmp/ instead.
 CONFORMANCE_REPORT ?= $(CURDIR)/conformance/reports/v1.6.0/inferencepool-operator/local-report.yaml
@@ -104,7 +105,7 @@ run: manifests generate ## Run the operator against the current kubeconfig.
 DEMO_FLAGS ?=
 
 .PHONY: demo
-demo: ## Start a local control plane from source, run the operator on it with config/samples, show the results.
+demo: ## Start a local control plane from source, run the operator on it with config/samples, show the results (DEMO_FLAGS=--envoy-gateway adds the real Envoy Gateway; root).
 	go build -o bin/demo ./hack/demo
 	KUBEBUILDER_ASSETS="$$($(BUILD_TOOL) envtest)" bin/demo $(DEMO_FLAGS)
 

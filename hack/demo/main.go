@@ -30,6 +30,7 @@ import (
 
 	"github.com/inferencepool-operator/inferencepool-operator/controllers"
 	testenv "github.com/inferencepool-operator/inferencepool-operator/test/envtest"
+	"github.com/inferencepool-operator/inferencepool-operator/test/stack"
 )
 
 type options struct {
@@ -40,6 +41,9 @@ type options struct {
 	envoyGatewayClass string
 	settleTimeout     time.Duration
 	pollInterval      time.Duration
+	// envoyGateway runs the full stack (test/stack): a cluster with fake pods, the real Envoy
+	// Gateway controller and the operator, so EG's verdicts show. Needs root.
+	envoyGateway bool
 }
 
 func main() {
@@ -51,6 +55,7 @@ func main() {
 	flag.StringVar(&o.logFile, "log-file", filepath.Join(root, ".demo", "operator.log"), "Where the operator's logs go.")
 	flag.StringVar(&o.envoyGatewayClass, "envoy-gateway-class", "eg", "The operator's --envoy-gateway-class.")
 	flag.DurationVar(&o.settleTimeout, "settle-timeout", 90*time.Second, "How long to wait for the operator's output to settle.")
+	flag.BoolVar(&o.envoyGateway, "envoy-gateway", false, "Run a full local cluster (kwok fake pods) with the real Envoy Gateway controller, so the statuses it decides show (needs root).")
 	flag.DurationVar(&o.pollInterval, "poll-interval", time.Second, "How often the demo looks for changes after the first print.")
 	flag.Parse()
 
@@ -73,41 +78,20 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 		return err
 	}
 	defer logs.Close()
-	ctrl.SetLogger(zap.New(zap.UseDevMode(true), zap.WriteTo(logs)))
+	if !o.envoyGateway { // with it, test/stack's operator logs into the cluster directory
+		ctrl.SetLogger(zap.New(zap.UseDevMode(true), zap.WriteTo(logs)))
+	}
 
-	fmt.Fprintln(out, "Starting a local control plane (kube-apiserver + etcd built from source by hack/build-tool.sh)...")
-	env, cfg, err := testenv.Start()
+	cfg, stop, err := startControlPlane(ctx, o, out)
 	if err != nil {
 		return err
 	}
 	defer func() {
-		fmt.Fprintln(out, "Stopping the control plane...")
-		if stopErr := env.Stop(); stopErr != nil && err == nil {
-			err = fmt.Errorf("stopping the control plane: %w", stopErr)
+		if stopErr := stop(); stopErr != nil && err == nil {
+			err = stopErr
 		}
 	}()
-
-	if err := writeKubeconfig(o.kubeconfig, env.KubeConfig); err != nil {
-		return err
-	}
 	defer os.Remove(o.kubeconfig)
-
-	mgrCtx, stopManager := context.WithCancel(context.Background())
-	managerDone, err := startOperator(mgrCtx, cfg, o.envoyGatewayClass)
-	if err != nil {
-		stopManager()
-		if managerDone != nil {
-			<-managerDone
-		}
-		return err
-	}
-	defer func() {
-		fmt.Fprintln(out, "Stopping the operator...")
-		stopManager()
-		if mgrErr := <-managerDone; mgrErr != nil && err == nil {
-			err = fmt.Errorf("operator: %w", mgrErr)
-		}
-	}()
 
 	c, err := client.New(cfg, client.Options{Scheme: controllers.NewScheme()})
 	if err != nil {
@@ -117,7 +101,7 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 	fmt.Fprintf(out, "  export KUBECONFIG=%s\n", o.kubeconfig)
 	fmt.Fprintln(out, "  kubectl get gatewayclasses,gateways,httproutes,inferencepools -A")
 	fmt.Fprintln(out, "  kubectl get services -A -l app.kubernetes.io/managed-by=inferencepool-operator -o yaml")
-	fmt.Fprintf(out, "The operator's logs are in %s.\n\n", o.logFile)
+	fmt.Fprintln(out)
 
 	applied, err := applySamples(ctx, c, o.samples, out)
 	if err != nil {
@@ -129,6 +113,7 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 		return nil
 	}
 	v := newViewer(c, applied)
+	v.withEnvoyGateway = o.envoyGateway
 	if err := v.printAll(ctx, out); err != nil {
 		return err
 	}
@@ -141,6 +126,66 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 	fmt.Fprintln(out, "\nWatching for changes (edit the objects with kubectl to see the operator react). Ctrl-C to stop.")
 	v.follow(ctx, out, o.pollInterval)
 	return nil
+}
+
+// startControlPlane starts what the demo runs on and the operator, writes the kubeconfig, and
+// returns the admin config and a function stopping it all. By default: envtest's kube-apiserver
+// and etcd with the operator in this process; with o.envoyGateway: test/stack.
+func startControlPlane(ctx context.Context, o options, out io.Writer) (*rest.Config, func() error, error) {
+	if o.envoyGateway {
+		fmt.Fprintln(out, "Starting a local cluster (etcd, kube-apiserver, controller-manager, scheduler, kwok), Envoy Gateway and the operator...")
+		s, err := stack.Start(ctx, out)
+		if err != nil {
+			return nil, nil, err
+		}
+		stop := func() error {
+			fmt.Fprintln(out, "Stopping the operator, Envoy Gateway and the cluster...")
+			return s.Stop(false)
+		}
+		data, err := os.ReadFile(s.Cluster.Kubeconfig)
+		if err == nil {
+			err = writeKubeconfig(o.kubeconfig, data)
+		}
+		if err != nil {
+			return nil, nil, errors.Join(err, stop())
+		}
+		fmt.Fprintf(out, "The operator's logs are in %s.\n", filepath.Join(s.Cluster.Dir, "operator.log"))
+		return s.Config, stop, nil
+	}
+
+	fmt.Fprintln(out, "Starting a local control plane (kube-apiserver + etcd built from source by hack/build-tool.sh)...")
+	env, cfg, err := testenv.Start()
+	if err != nil {
+		return nil, nil, err
+	}
+	stopEnv := func() error {
+		fmt.Fprintln(out, "Stopping the control plane...")
+		if err := env.Stop(); err != nil {
+			return fmt.Errorf("stopping the control plane: %w", err)
+		}
+		return nil
+	}
+	if err := writeKubeconfig(o.kubeconfig, env.KubeConfig); err != nil {
+		return nil, nil, errors.Join(err, stopEnv())
+	}
+	mgrCtx, stopManager := context.WithCancel(context.Background())
+	managerDone, err := startOperator(mgrCtx, cfg, o.envoyGatewayClass)
+	stopAll := func() error {
+		fmt.Fprintln(out, "Stopping the operator...")
+		stopManager()
+		var mgrErr error
+		if managerDone != nil {
+			if mgrErr = <-managerDone; mgrErr != nil {
+				mgrErr = fmt.Errorf("operator: %w", mgrErr)
+			}
+		}
+		return errors.Join(mgrErr, stopEnv())
+	}
+	if err != nil {
+		return nil, nil, errors.Join(err, stopAll())
+	}
+	fmt.Fprintf(out, "The operator's logs are in %s.\n", o.logFile)
+	return cfg, stopAll, nil
 }
 
 // startOperator runs the operator's manager, configured as cmd/main.go configures it, minus
