@@ -23,8 +23,6 @@ type PoolResult struct {
 	// FailOpenActive is true while the pool's EPP (failure mode FailOpen) has no ready endpoint
 	// and the pool's rules are served without it.
 	FailOpenActive bool
-	// Events are warnings to record on the pool.
-	Events []Event
 }
 
 // poolUse is one route rule that sends traffic to a pool.

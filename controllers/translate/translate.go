@@ -73,9 +73,6 @@ func Translate(s *Snapshot) Result {
 		if r.FailOpenActive {
 			res.FailOpenActive[nn] = true
 		}
-		for _, e := range r.Events {
-			res.Events = append(res.Events, ObjectEvent{Object: poolSource(pool), Event: e})
-		}
 	}
 	return res
 }
