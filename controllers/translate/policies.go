@@ -112,33 +112,46 @@ func chunks[T any](items []T, size int) [][]T {
 	return append(out, items)
 }
 
-// policies renders, per group, the BackendTrafficPolicy that makes Envoy honour the EPP's
-// destination header (override_host, falling back to the class's LB type) and, unless the pool
-// fails open right now, the EnvoyExtensionPolicy that calls the EPP.
+// policies renders, per group, the BackendTrafficPolicy of the pool's rules and, when the pool
+// has an EPP that is not being bypassed (FailOpen) right now, the EnvoyExtensionPolicy that
+// calls it.
 func policies(pool *giev1.InferencePool, uses []poolUse, epp endpointPicker, failOpenActive bool) []client.Object {
 	var out []client.Object
 	for _, g := range policyGroups(uses) {
 		for i, targets := range chunks(g.targets, MaxTargetRefsPerPolicy) {
-			out = append(out, &egv1a1.BackendTrafficPolicy{
-				TypeMeta:   metav1.TypeMeta{APIVersion: egv1a1.GroupVersion.String(), Kind: egv1a1.KindBackendTrafficPolicy},
-				ObjectMeta: policyMeta(pool, g, PolicyName(pool, g.namespace, g.class, "lb", i)),
-				Spec: egv1a1.BackendTrafficPolicySpec{
-					PolicyTargetReferences: egv1a1.PolicyTargetReferences{TargetRefs: targets},
-					ClusterSettings: egv1a1.ClusterSettings{LoadBalancer: &egv1a1.LoadBalancer{
-						Type: egv1a1.LoadBalancerType(g.settings.FallbackType),
-						EndpointOverride: &egv1a1.EndpointOverride{
-							ExtractFrom: []egv1a1.EndpointOverrideExtractFrom{{Header: ptrTo(DestinationHeader)}},
-						},
-					}},
-				},
-			})
-			if failOpenActive {
+			out = append(out, trafficPolicy(pool, g, epp, targets, i))
+			if epp.ref == nil || failOpenActive {
 				continue
 			}
 			out = append(out, extensionPolicy(pool, g, epp, targets, i))
 		}
 	}
 	return out
+}
+
+// trafficPolicy load-balances the rules by the class's fallback type, following the EPP's
+// destination header first when the pool has an EPP (override_host), and bounds their streams'
+// idle time: the rules have no request timeout by default, so this is what ends a stalled one.
+func trafficPolicy(pool *giev1.InferencePool, g *policyGroup, epp endpointPicker, targets []gwapiv1.LocalPolicyTargetReferenceWithSectionName, chunk int) *egv1a1.BackendTrafficPolicy {
+	lb := &egv1a1.LoadBalancer{Type: egv1a1.LoadBalancerType(g.settings.FallbackType)}
+	if epp.ref != nil {
+		lb.EndpointOverride = &egv1a1.EndpointOverride{
+			ExtractFrom: []egv1a1.EndpointOverrideExtractFrom{{Header: ptrTo(DestinationHeader)}},
+		}
+	}
+	return &egv1a1.BackendTrafficPolicy{
+		TypeMeta:   metav1.TypeMeta{APIVersion: egv1a1.GroupVersion.String(), Kind: egv1a1.KindBackendTrafficPolicy},
+		ObjectMeta: policyMeta(pool, g, PolicyName(pool, g.namespace, g.class, "lb", chunk)),
+		Spec: egv1a1.BackendTrafficPolicySpec{
+			PolicyTargetReferences: egv1a1.PolicyTargetReferences{TargetRefs: targets},
+			ClusterSettings: egv1a1.ClusterSettings{
+				LoadBalancer: lb,
+				Timeout: &egv1a1.Timeout{HTTP: &egv1a1.HTTPTimeout{
+					StreamIdleTimeout: ptrTo(gwapiv1.Duration(g.settings.StreamIdleTimeout)),
+				}},
+			},
+		},
+	}
 }
 
 func extensionPolicy(pool *giev1.InferencePool, g *policyGroup, epp endpointPicker, targets []gwapiv1.LocalPolicyTargetReferenceWithSectionName, chunk int) *egv1a1.EnvoyExtensionPolicy {
