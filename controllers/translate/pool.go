@@ -52,7 +52,7 @@ func TranslatePool(s *Snapshot, pool *giev1.InferencePool) PoolResult {
 	if epp.ref != nil {
 		res.FailOpenActive = epp.failOpen() && (epp.service == nil || !epp.ready)
 	}
-	res.Objects = append(res.Objects, policies(pool, uses, epp, res.FailOpenActive)...)
+	res.Objects = append(res.Objects, policies(s, pool, uses, epp, res.FailOpenActive)...)
 	if epp.ref != nil {
 		res.Objects = append(res.Objects, eppConnection(s, pool, uses, epp)...)
 	}
