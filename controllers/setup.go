@@ -42,7 +42,15 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error
 	if err := (&HTTPRouteReconciler{Client: c, Applier: applier, Status: status, Recorder: recorder, Options: opts}).SetupWithManager(mgr); err != nil {
 		return err
 	}
-	return (&InferencePoolReconciler{Client: c, Applier: applier, Status: status, Recorder: recorder, Options: opts}).SetupWithManager(mgr)
+	if err := (&InferencePoolReconciler{Client: c, Applier: applier, Status: status, Recorder: recorder, Options: opts}).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	for _, kind := range translate.PolicyKinds {
+		if err := (&PolicyReconciler{Kind: kind, Client: c, Applier: applier, Status: status, Recorder: recorder, Options: opts}).SetupWithManager(mgr); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ManagerOptions completes opts with what every manager running these controllers needs: the
