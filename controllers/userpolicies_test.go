@@ -304,7 +304,9 @@ func TestUserPolicySteadyStateMakesNoWrites(t *testing.T) {
 	writes.reset()
 	before := reconcileTotal(t, "backendtrafficpolicy")
 	for _, p := range append(policies, route) {
-		mustUpdate(t, p, func(o client.Object) { o.SetAnnotations(map[string]string{"touched": time.Now().Format(time.RFC3339Nano)}) })
+		mustUpdate(t, p, func(o client.Object) {
+			o.SetAnnotations(map[string]string{"touched": time.Now().Format(time.RFC3339Nano)})
+		})
 	}
 	eventually(t, func() error {
 		if n := reconcileTotal(t, "backendtrafficpolicy") - before; n < 1 {

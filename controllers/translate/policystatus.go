@@ -223,7 +223,9 @@ func (s *Snapshot) policiesCarrying(p UserPolicy) []client.Object {
 			}
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].GetNamespace()+"/"+out[i].GetName() < out[j].GetNamespace()+"/"+out[j].GetName() })
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].GetNamespace()+"/"+out[i].GetName() < out[j].GetNamespace()+"/"+out[j].GetName()
+	})
 	return out
 }
 
