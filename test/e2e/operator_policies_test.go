@@ -323,6 +323,14 @@ func TestUserPolicies(t *testing.T) {
 			if lua >= picker {
 				return fmt.Errorf("Lua filter at %d runs after the picker's ext_proc at %d", lua, picker)
 			}
+			// The route's basic auth (first subtest) runs before both.
+			auth, err := enabledOnRule(s, rule, "envoy.filters.http.basic_auth/securitypolicy/"+ns+"/")
+			if err != nil {
+				return err
+			}
+			if auth >= lua {
+				return fmt.Errorf("basic auth at %d runs after the Lua filter at %d", auth, lua)
+			}
 			return nil
 		})
 	})
