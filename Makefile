@@ -138,7 +138,7 @@ helm: manifests ## Regenerate the chart's CRD (crds/), RBAC (templates/rbac/) an
 	go run ./hack/helmchart generate
 
 .PHONY: helm-package
-helm-package: helm ## Package the chart at VERSION (appVersion vVERSION) into $(CHART_DIST)/; same bytes every run (mtimes from SOURCE_DATE_EPOCH, else 0).
+helm-package: helm ## Package the chart at VERSION (appVersion vVERSION) into dist/ (CHART_DIST); same bytes every run (mtimes: SOURCE_DATE_EPOCH, else 0).
 	go run ./hack/helmchart package --version $(VERSION) --out $(CHART_DIST)
 
 ##@ OLM bundle
