@@ -47,7 +47,7 @@ func main() {
 		Metrics:                 metrics,
 		HealthProbeBindAddress:  probeAddr,
 		LeaderElection:          leaderElect,
-		LeaderElectionID:        "inferencepool-operator.inferencepool-operator.io",
+		LeaderElectionID:        controllers.LeaderElectionID,
 		LeaderElectionNamespace: leaderElectionNS,
 	}))
 	if err != nil {

@@ -12,6 +12,11 @@ import (
 	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate"
 )
 
+// LeaderElectionID is the name of the Lease the manager's replicas elect their leader with. It is
+// also the name label of controller-runtime's leader_election_master_status metric, which the
+// InferencePoolOperatorNoLeader alert (config/prometheus) selects.
+const LeaderElectionID = "inferencepool-operator.inferencepool-operator.io"
+
 // Options configure the operator's controllers.
 type Options struct {
 	// DefaultEnvoyGatewayClass is the Envoy Gateway GatewayClass used by the generated Gateways
