@@ -72,8 +72,17 @@ func (s *Snapshot) ruleHolders(kind string, route *gwapiv1.HTTPRoute, rule strin
 	}
 	if parents := servedParents(s, route); len(parents) > 0 {
 		gw := ParentGateway(parents[0], route.Namespace)
+		// The listener the route attaches to: the one its parentRef names, or the Gateway's only
+		// one. (On a Gateway of several listeners Envoy Gateway resolves it per listener; one
+		// rule-level policy can only follow the Gateway-level one there.)
+		listener := ""
 		if parents[0].SectionName != nil {
-			if p, ok := a.holder[PolicyTarget{Kind: "Gateway", NN: gw, Section: string(*parents[0].SectionName)}]; ok {
+			listener = string(*parents[0].SectionName)
+		} else if g := s.Gateway(gw); g != nil && len(g.Spec.Listeners) == 1 {
+			listener = string(g.Spec.Listeners[0].Name)
+		}
+		if listener != "" {
+			if p, ok := a.holder[PolicyTarget{Kind: "Gateway", NN: gw, Section: listener}]; ok {
 				h.parent = &p
 			}
 		}

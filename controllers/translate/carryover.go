@@ -116,7 +116,14 @@ func carriedCopy(s *Snapshot, p UserPolicy, targets []PolicyTarget) (client.Obje
 			Namespaces:  &egv1a1.TargetSelectorNamespaces{From: egv1a1.TargetNamespaceFromAll},
 			MatchLabels: src.Labels(),
 		})
-		grants.add(grantNeed{FromKind: p.Kind, FromNamespace: ns, ToGroup: gwapiv1.GroupName, ToKind: t.Kind, ToNamespace: t.NN.Namespace, ToName: name})
+		// The grant lives with the target, which owns it (ownerReferences cannot cross
+		// namespaces to the policy).
+		var target client.Object = s.HTTPRoute(t.NN)
+		if t.Kind == "Gateway" {
+			target = s.Gateway(t.NN)
+		}
+		grants.add(grantNeed{FromKind: p.Kind, FromNamespace: ns, ToGroup: gwapiv1.GroupName, ToKind: t.Kind, ToNamespace: t.NN.Namespace, ToName: name,
+			Owner: ownerID{APIVersion: gwapiv1.GroupVersion.String(), Kind: t.Kind, Name: t.NN.Name, UID: target.GetUID()}})
 	}
 	meta := objectMeta(p.Source(), ns, CarriedPolicyName(p.Object.GetName()),
 		controllerRef(egv1a1.GroupVersion.String(), p.Kind, p.Object))
@@ -151,7 +158,7 @@ func carriedCopy(s *Snapshot, p UserPolicy, targets []PolicyTarget) (client.Obje
 		}
 		obj = c
 	}
-	return obj, grants.objects(p.Source(), nil, "")
+	return obj, grants.objects(p.Source())
 }
 
 // poolRulesServed tells whether p's copy serves rules that use a pool (p shares buckets and is

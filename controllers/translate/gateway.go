@@ -77,7 +77,7 @@ func clientTrafficPolicy(s *Snapshot, gw *gwapiv1.Gateway) []client.Object {
 	nn := types.NamespacedName{Namespace: gw.Namespace, Name: gw.Name}
 	if p, ok := s.attachmentsOf(KindClientTrafficPolicy).holder[PolicyTarget{Kind: "Gateway", NN: nn}]; ok {
 		ctp.Spec = *p.Object.(*egv1a1.ClientTrafficPolicy).Spec.DeepCopy()
-		grants.add(rehomeClientTraffic(&ctp.Spec, p.Object.GetNamespace(), gw.Namespace)...)
+		grants.add(rehomeClientTraffic(&ctp.Spec, p, gw.Namespace)...)
 		ctp.Annotations[AnnotationCarries] = p.Key()
 	}
 	ctp.Spec.PolicyTargetReferences = egv1a1.PolicyTargetReferences{
@@ -88,7 +88,7 @@ func clientTrafficPolicy(s *Snapshot, gw *gwapiv1.Gateway) []client.Object {
 		}},
 	}
 	removeDestinationHeader(&ctp.Spec)
-	return append([]client.Object{ctp}, grants.objects(gatewaySource(gw), gw, gwapiv1.GroupVersion.String())...)
+	return append([]client.Object{ctp}, grants.objects(gatewaySource(gw))...)
 }
 
 // removeDestinationHeader makes spec remove the destination header from client requests early,
@@ -123,16 +123,24 @@ func withoutHeader(headers []gwapiv1.HTTPHeader, name string) []gwapiv1.HTTPHead
 	return out
 }
 
-// rehomeClientTraffic re-homes the CA references of a ClientTrafficPolicy from ownerNS to ns.
-func rehomeClientTraffic(spec *egv1a1.ClientTrafficPolicySpec, ownerNS, ns string) []grantNeed {
+// rehomeClientTraffic re-homes the CA references of the user's ClientTrafficPolicy p carried
+// into a policy in ns. A reference to a third namespace is dropped: p's own ReferenceGrant there
+// does not cover the generated policy (TLS client validation then fails closed in Envoy Gateway).
+func rehomeClientTraffic(spec *egv1a1.ClientTrafficPolicySpec, p UserPolicy, ns string) []grantNeed {
 	if spec.TLS == nil || spec.TLS.ClientValidation == nil {
 		return nil
 	}
 	var needs []grantNeed
-	refs := spec.TLS.ClientValidation.CACertificateRefs
-	for i := range refs {
-		needs = append(needs, rehomeSecretRef(&refs[i], KindClientTrafficPolicy, ownerNS, ns)...)
+	var kept []gwapiv1.SecretObjectReference
+	for _, ref := range spec.TLS.ClientValidation.CACertificateRefs {
+		n, ok := rehomeSecretRef(&ref, p, KindClientTrafficPolicy, ns)
+		if !ok {
+			continue
+		}
+		needs = append(needs, n...)
+		kept = append(kept, ref)
 	}
+	spec.TLS.ClientValidation.CACertificateRefs = kept
 	return needs
 }
 

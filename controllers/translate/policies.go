@@ -171,7 +171,7 @@ func policies(s *Snapshot, pool *giev1.InferencePool, uses []poolUse, epp endpoi
 			out = append(out, eep)
 		}
 	}
-	return append(out, grants.objects(poolSource(pool), pool, giev1.GroupVersion.String())...)
+	return append(out, grants.objects(poolSource(pool))...)
 }
 
 // eppConnection renders what Envoy needs to reach the EPP: an EG Backend for TLS without

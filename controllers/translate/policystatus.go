@@ -357,12 +357,12 @@ func (s *Snapshot) addOverrides(p UserPolicy, byKey map[ancestorKey]*ancestorCon
 				}
 			}
 		case "Gateway":
-			if p.Kind == KindClientTrafficPolicy {
-				for _, l := range s.Gateway(t.NN).Spec.Listeners {
-					if h, ok := a.holder[PolicyTarget{Kind: "Gateway", NN: t.NN, Section: string(l.Name)}]; ok && h.Key() != p.Key() {
-						byKey[ancestorKey{gateway: t.NN}].override = append(byKey[ancestorKey{gateway: t.NN}].override, fmt.Sprintf("listener %q", l.Name))
-					}
+			for _, l := range s.Gateway(t.NN).Spec.Listeners {
+				if h, ok := a.holder[PolicyTarget{Kind: "Gateway", NN: t.NN, Section: string(l.Name)}]; ok && h.Key() != p.Key() {
+					byKey[ancestorKey{gateway: t.NN}].override = append(byKey[ancestorKey{gateway: t.NN}].override, fmt.Sprintf("listener %q", l.Name))
 				}
+			}
+			if p.Kind == KindClientTrafficPolicy {
 				continue
 			}
 			for i := range s.HTTPRoutes {

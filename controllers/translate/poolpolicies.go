@@ -187,14 +187,24 @@ func poolExtensionSpec(h ruleHolders, routeNS string, picker *egv1a1.ExtProc) (e
 	if p := pick(func(e *egv1a1.EnvoyExtensionPolicy) bool { return len(e.Spec.ExtProc) > 0 }); p != nil {
 		for _, ep := range p.Object.(*egv1a1.EnvoyExtensionPolicy).Spec.ExtProc {
 			ep := *ep.DeepCopy()
-			needs = append(needs, rehomeBackendRefs(ep.BackendRefs, p.Object.GetNamespace(), routeNS)...)
+			n, ok := rehomeBackendRefs(ep.BackendRefs, *p, routeNS)
+			if !ok {
+				refused = append(refused, refusal{policy: *p, message: thirdNamespaceMessage("an ext_proc", p.Object.GetNamespace(), routeNS)})
+				continue
+			}
+			needs = append(needs, n...)
 			spec.ExtProc = append(spec.ExtProc, ep)
 		}
 	}
 	if p := pick(func(e *egv1a1.EnvoyExtensionPolicy) bool { return len(e.Spec.Wasm) > 0 }); p != nil {
 		for _, w := range p.Object.(*egv1a1.EnvoyExtensionPolicy).Spec.Wasm {
 			w := *w.DeepCopy()
-			needs = append(needs, rehomeWasm(&w, p.Object.GetNamespace(), routeNS)...)
+			n, ok := rehomeWasm(&w, *p, routeNS)
+			if !ok {
+				refused = append(refused, refusal{policy: *p, message: thirdNamespaceMessage("a Wasm extension", p.Object.GetNamespace(), routeNS)})
+				continue
+			}
+			needs = append(needs, n...)
 			spec.Wasm = append(spec.Wasm, w)
 		}
 	}
@@ -221,6 +231,12 @@ func poolExtensionSpec(h ruleHolders, routeNS string, picker *egv1a1.ExtProc) (e
 		spec.ExtProc = append(spec.ExtProc, *picker)
 	}
 	return spec, refused, needs
+}
+
+// thirdNamespaceMessage says why an extension of a policy in policyNS referencing a third
+// namespace is not carried to rules of routeNS.
+func thirdNamespaceMessage(what, policyNS, routeNS string) string {
+	return fmt.Sprintf("%s referencing a namespace other than the policy's (%s) is not carried to rules of namespace %s: attach the policy to the route, or reference objects of its own namespace", what, policyNS, routeNS)
 }
 
 // poolRuleRefusals are the refusals of the user's policies of kind on the pool rule (route,
