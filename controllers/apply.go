@@ -5,14 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate"
 )
@@ -27,56 +31,88 @@ type Applier struct {
 	// Client reads from the informer cache and writes to the API server.
 	Client client.Client
 	Scheme *runtime.Scheme
+	// fights paces the reverts of objects another controller keeps changing (fight.go).
+	fights *fights
 }
 
-// Ensure makes the object desired exist as rendered. It returns whether it wrote, and
+// NewApplier returns an Applier writing with c.
+func NewApplier(c client.Client, scheme *runtime.Scheme) *Applier {
+	return &Applier{Client: c, Scheme: scheme, fights: newFights(time.Now)}
+}
+
+// ensured is what Ensure did.
+type ensured struct {
+	wrote bool
+	// retryAfter is set when reverting another manager's change waits its turn (fight.go).
+	retryAfter time.Duration
+	// fought describes the other managers and their fields the first time the object is
+	// fought over, for the Warning event; nextRevert is the delay before the next revert.
+	fought     string
+	nextRevert time.Duration
+}
+
+// Ensure makes the object desired exist as rendered. It reports what it did, and returns
 // ErrForeignObject (wrapped) when an unmanaged object holds the name.
-func (a *Applier) Ensure(ctx context.Context, desired client.Object) (bool, error) {
+func (a *Applier) Ensure(ctx context.Context, desired client.Object) (ensured, error) {
+	var res ensured
 	gvk, err := apiutil.GVKForObject(desired, a.Scheme)
 	if err != nil {
-		return false, err
+		return res, err
 	}
 	want, err := translate.ApplyMap(desired)
 	if err != nil {
-		return false, err
+		return res, err
 	}
 	hash, err := translate.DesiredHash(desired)
 	if err != nil {
-		return false, err
+		return res, err
 	}
 	setAnnotation(want, translate.AnnotationDesiredHash, hash)
 
 	existing, err := a.Scheme.New(gvk)
 	if err != nil {
-		return false, err
+		return res, err
 	}
 	existingObj := existing.(client.Object)
 	err = a.Client.Get(ctx, client.ObjectKeyFromObject(desired), existingObj)
 	switch {
 	case apierrors.IsNotFound(err):
 	case err != nil:
-		return false, err
+		return res, err
 	default:
 		if existingObj.GetLabels()[translate.LabelManagedBy] != translate.ManagedByValue {
-			return false, fmt.Errorf("%s %s: %w", gvk.Kind, client.ObjectKeyFromObject(desired), ErrForeignObject)
+			return res, fmt.Errorf("%s %s: %w", gvk.Kind, client.ObjectKeyFromObject(desired), ErrForeignObject)
 		}
 		// Fields others added (the cache keeps managedFields of generated objects) go first:
 		// with them in place, an apply could even be invalid (two ports of one name).
 		foreign, reclaim, err := foreignSpecPatch(existingObj.GetManagedFields(), want)
 		if err != nil {
-			return false, err
+			return res, err
 		}
-		if len(foreign) == 0 && !reclaim && existingObj.GetAnnotations()[translate.AnnotationDesiredHash] == hash {
-			have, err := runtime.DefaultUnstructuredConverter.ToUnstructured(existingObj)
-			if err != nil {
-				return false, err
+		if existingObj.GetAnnotations()[translate.AnnotationDesiredHash] == hash {
+			if len(foreign) == 0 && !reclaim {
+				have, err := runtime.DefaultUnstructuredConverter.ToUnstructured(existingObj)
+				if err != nil {
+					return res, err
+				}
+				if contains(have, want, true) {
+					return res, nil
+				}
 			}
-			if contains(have, want, true) {
-				return false, nil
+			// What the operator wants has not changed, yet the object differs: someone else
+			// changed it. Revert, paced when it keeps happening.
+			key := a.key(desired)
+			ok, wait, warn := a.fights.admit(key)
+			if !ok {
+				res.retryAfter = wait
+				return res, nil
+			}
+			if warn {
+				res.fought, res.nextRevert = otherManagers(existingObj.GetManagedFields()), a.fights.nextDelay(key)
 			}
 		}
 		if err := a.revert(ctx, existingObj, foreign); err != nil {
-			return false, err
+			return res, err
 		}
 	}
 
@@ -84,9 +120,43 @@ func (a *Applier) Ensure(ctx context.Context, desired client.Object) (bool, erro
 	u.SetGroupVersionKind(gvk)
 	if err := a.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u),
 		client.FieldOwner(translate.FieldManager), client.ForceOwnership); err != nil {
-		return false, fmt.Errorf("applying %s %s: %w", gvk.Kind, client.ObjectKeyFromObject(desired), err)
+		return res, fmt.Errorf("applying %s %s: %w", gvk.Kind, client.ObjectKeyFromObject(desired), err)
 	}
-	return true, nil
+	res.wrote = true
+	return res, nil
+}
+
+// ensureAll applies objs for the user's object source, recording a Warning event on it for
+// each name held by a foreign object, and one for each object another controller fights over.
+// It returns the names it keeps, per kind, and when to reconcile again for a revert that waits
+// its turn (0: no need).
+func ensureAll(ctx context.Context, a *Applier, rec events.EventRecorder, source client.Object, objs []client.Object) (map[string]bool, time.Duration, error) {
+	keep := map[string]bool{}
+	var retry time.Duration
+	for _, obj := range objs {
+		res, err := a.Ensure(ctx, obj)
+		if err != nil {
+			if isForeign(err) {
+				rec.Eventf(source, nil, corev1.EventTypeWarning, "GeneratedNameInUse", "Reconcile",
+					"%v; the operator leaves it untouched until it is renamed or removed", err)
+				continue
+			}
+			return nil, 0, err
+		}
+		keep[a.key(obj)] = true
+		if res.retryAfter > 0 && (retry == 0 || res.retryAfter < retry) {
+			retry = res.retryAfter
+		}
+		if res.fought != "" {
+			rec.Eventf(source, obj, corev1.EventTypeWarning, "FieldManagerConflict", "Revert",
+				"%s keeps changing %s %s/%s, which the operator generates and reverts; it now reverts with a growing delay (next in %v, then doubling up to %v): stop the other controller from writing this object",
+				res.fought, obj.GetObjectKind().GroupVersionKind().Kind, obj.GetNamespace(), obj.GetName(), res.nextRevert, fightMaxDelay)
+		}
+		if res.wrote {
+			log.FromContext(ctx).V(1).Info("applied", "object", a.key(obj))
+		}
+	}
+	return keep, retry, nil
 }
 
 // PruneAll deletes, in every namespace and of each kind in lists, the objects generated from
@@ -105,6 +175,7 @@ func (a *Applier) PruneAll(ctx context.Context, lists []client.ObjectList, src t
 				continue
 			}
 			uid := obj.GetUID()
+			a.fights.forget(a.key(obj))
 			err := a.Client.Delete(ctx, obj, client.Preconditions{UID: &uid})
 			if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 				return err

@@ -4,7 +4,6 @@ import (
 	"context"
 
 	egv1a1 "github.com/envoyproxy/gateway/api/v1alpha1"
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
@@ -12,7 +11,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
-	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 	gwapiv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
@@ -62,7 +60,7 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		return ctrl.Result{}, err
 	}
 	res := translate.TranslateGateway(snap.snap, gw)
-	keep, err := ensureAll(ctx, r.Applier, r.Recorder, gw, res.Objects)
+	keep, retry, err := ensureAll(ctx, r.Applier, r.Recorder, gw, res.Objects)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -70,29 +68,7 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		return ctrl.Result{}, err
 	}
 	_, err = r.Status.writeGatewayStatus(ctx, gw, res.Status)
-	return ctrl.Result{}, err
-}
-
-// ensureAll applies objs for the user's object source, recording a Warning event on it for
-// each name held by a foreign object. It returns the names it keeps, per kind.
-func ensureAll(ctx context.Context, a *Applier, rec events.EventRecorder, source client.Object, objs []client.Object) (map[string]bool, error) {
-	keep := map[string]bool{}
-	for _, obj := range objs {
-		wrote, err := a.Ensure(ctx, obj)
-		if err != nil {
-			if isForeign(err) {
-				rec.Eventf(source, nil, corev1.EventTypeWarning, "GeneratedNameInUse", "Reconcile",
-					"%v; the operator leaves it untouched until it is renamed or removed", err)
-				continue
-			}
-			return nil, err
-		}
-		keep[a.key(obj)] = true
-		if wrote {
-			log.FromContext(ctx).V(1).Info("applied", "object", a.key(obj))
-		}
-	}
-	return keep, nil
+	return ctrl.Result{RequeueAfter: retry}, err
 }
 
 // SetupWithManager watches Gateways, what is generated from them, and the classes and

@@ -52,7 +52,7 @@ func (r *HTTPRouteReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	if route.DeletionTimestamp.IsZero() {
 		res = translate.TranslateRoute(b.snap, route)
 	}
-	keep, err := ensureAll(ctx, r.Applier, r.Recorder, route, res.Objects)
+	keep, retry, err := ensureAll(ctx, r.Applier, r.Recorder, route, res.Objects)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -66,7 +66,7 @@ func (r *HTTPRouteReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 			r.Recorder.Eventf(route, nil, eventType(e.Type), e.Reason, "Reconcile", "%s", e.Message)
 		}
 	}
-	return ctrl.Result{}, err
+	return ctrl.Result{RequeueAfter: retry}, err
 }
 
 func eventType(t string) string {

@@ -64,7 +64,7 @@ func (r *InferencePoolReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 		return ctrl.Result{}, err
 	}
 	res := translate.TranslatePool(snap, pool)
-	keep, err := ensureAll(ctx, r.Applier, r.Recorder, pool, res.Objects)
+	keep, retry, err := ensureAll(ctx, r.Applier, r.Recorder, pool, res.Objects)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -73,7 +73,7 @@ func (r *InferencePoolReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	}
 	r.reportFailOpen(pool, len(res.Objects) > 0 && res.FailOpenActive)
 	_, err = r.Status.writePoolParents(ctx, pool, res.Parents)
-	return ctrl.Result{}, err
+	return ctrl.Result{RequeueAfter: retry}, err
 }
 
 // snapshot reads what the pool's translation needs: the routes referencing it (with their

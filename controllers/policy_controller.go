@@ -75,7 +75,7 @@ func (r *PolicyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	if obj.GetDeletionTimestamp().IsZero() && snap.PolicyReachesOurs(p) {
 		res = translate.TranslateUserPolicy(snap, p)
 	}
-	keep, err := ensureAll(ctx, r.Applier, r.Recorder, obj, res.Objects)
+	keep, retry, err := ensureAll(ctx, r.Applier, r.Recorder, obj, res.Objects)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -83,7 +83,7 @@ func (r *PolicyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		return ctrl.Result{}, err
 	}
 	_, err = r.Status.writePolicyAncestors(ctx, obj, res.Ancestors)
-	return ctrl.Result{}, err
+	return ctrl.Result{RequeueAfter: retry}, err
 }
 
 // snapshot reads what the policy's translation needs: the objects it targets (for a Gateway,

@@ -35,7 +35,7 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error
 		return err
 	}
 	c := mgr.GetClient()
-	applier := &Applier{Client: c, Scheme: mgr.GetScheme()}
+	applier := NewApplier(c, mgr.GetScheme())
 	status := &statusWriter{client: c, reader: mgr.GetAPIReader(), now: metav1.Now}
 	recorder := mgr.GetEventRecorder("inferencepool-operator")
 	if err := (&GatewayClassReconciler{Client: c, Status: status}).SetupWithManager(mgr); err != nil {
