@@ -33,6 +33,8 @@ type Applier struct {
 	Scheme *runtime.Scheme
 	// fights paces the reverts of objects another controller keeps changing (fight.go).
 	fights *fights
+	// served tells whether the API server serves a list's kind (nil: all are).
+	served func(client.ObjectList) bool
 }
 
 // NewApplier returns an Applier writing with c.
@@ -159,11 +161,15 @@ func ensureAll(ctx context.Context, a *Applier, rec events.EventRecorder, source
 	return keep, retry, nil
 }
 
-// PruneAll deletes, in every namespace and of each kind in lists, the objects generated from
-// src (its labels, and its exact source annotation) whose "Kind/namespace/name" is not in keep.
+// PruneAll deletes, in every namespace and of each kind in lists the API server serves, the
+// objects generated from src (found through indexSource) whose "Kind/namespace/name" is not in
+// keep.
 func (a *Applier) PruneAll(ctx context.Context, lists []client.ObjectList, src translate.Source, keep map[string]bool) error {
 	for _, list := range lists {
-		if err := a.Client.List(ctx, list, client.MatchingLabels(src.Labels())); err != nil {
+		if a.served != nil && !a.served(list) {
+			continue
+		}
+		if err := a.Client.List(ctx, list, client.MatchingFields{indexSource: src.String()}); err != nil {
 			return err
 		}
 		items, err := metaItems(list)

@@ -9,9 +9,13 @@ import (
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 	gwapiv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
 
@@ -71,19 +75,28 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	return ctrl.Result{RequeueAfter: retry}, err
 }
 
-// SetupWithManager watches Gateways, what is generated from them, and the classes and
-// parameters that decide how they are served.
-func (r *GatewayReconciler) SetupWithManager(mgr ctrl.Manager) error {
+// SetupWithManager watches Gateways, what is generated from them, the classes and parameters
+// that decide how they are served, and events (when prerequisites change). The watches on Envoy
+// Gateway's kinds come with watchEnvoyGateway, once the API server serves them.
+func (r *GatewayReconciler) SetupWithManager(mgr ctrl.Manager, events <-chan event.GenericEvent) (controller.Controller, error) {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("gateway").
 		For(&gwapiv1.Gateway{}, builder.WithPredicates(notGenerated)).
 		Watches(&gwapiv1.Gateway{}, handler.EnqueueRequestsFromMapFunc(sourceOf("Gateway"))).
-		Watches(&egv1a1.ClientTrafficPolicy{}, handler.EnqueueRequestsFromMapFunc(sourceOf("Gateway"))).
 		Watches(&gwapiv1beta1.ReferenceGrant{}, handler.EnqueueRequestsFromMapFunc(sourceOf("Gateway"))).
-		Watches(&egv1a1.ClientTrafficPolicy{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysOfPolicy), builder.WithPredicates(notGenerated)).
 		Watches(&gwapiv1.GatewayClass{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysOfClass)).
 		Watches(&v1alpha1.InferenceGatewayParameters{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysOfParameters)).
-		Complete(r)
+		WatchesRawSource(source.Channel(events, &handler.EnqueueRequestForObject{})).
+		Build(r)
+}
+
+// watchEnvoyGateway adds the watches on Envoy Gateway's kinds: the generated ClientTrafficPolicy,
+// and the user's, which it carries.
+func (r *GatewayReconciler) watchEnvoyGateway(c controller.Controller, cache cache.Cache) error {
+	if err := c.Watch(source.Kind[client.Object](cache, &egv1a1.ClientTrafficPolicy{}, handler.EnqueueRequestsFromMapFunc(sourceOf("Gateway")))); err != nil {
+		return err
+	}
+	return c.Watch(source.Kind[client.Object](cache, &egv1a1.ClientTrafficPolicy{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysOfPolicy), notGenerated))
 }
 
 func (r *GatewayReconciler) gatewaysOfClass(ctx context.Context, o client.Object) []reconcile.Request {

@@ -5,11 +5,13 @@ import (
 	"strings"
 
 	egv1a1 "github.com/envoyproxy/gateway/api/v1alpha1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	giev1 "sigs.k8s.io/gateway-api-inference-extension/api/v1"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
+	gwapiv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
 
 	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate"
 )
@@ -37,6 +39,28 @@ const (
 	// whose settings it carries (translate.AnnotationCarries).
 	indexPolicyCarries = "policy.carries"
 )
+
+// indexSource: a generated object → its source, "Kind/namespace/name" (translate.AnnotationSource),
+// so pruning finds what a source generated without scanning every object of the kind.
+const indexSource = "generated.source"
+
+// setupSourceIndexes registers indexSource on the generated kinds objs.
+func setupSourceIndexes(ctx context.Context, mgr manager.Manager, objs ...client.Object) error {
+	for _, obj := range objs {
+		if err := mgr.GetFieldIndexer().IndexField(ctx, obj, indexSource, func(o client.Object) []string {
+			if o.GetLabels()[translate.LabelManagedBy] != translate.ManagedByValue {
+				return nil
+			}
+			if src := o.GetAnnotations()[translate.AnnotationSource]; src != "" {
+				return []string{src}
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // policySelectorKey is the indexPolicyTargets key of every policy with targetSelectors.
 const policySelectorKey = "selector"
@@ -78,8 +102,11 @@ func nnKeys(nns []types.NamespacedName) []string {
 	return out
 }
 
-// setupIndexes registers the field indexes with the manager's cache.
-func setupIndexes(ctx context.Context, mgr manager.Manager) error {
+// setupGatewayAPIIndexes registers the indexes on Gateway API kinds and Services.
+func setupGatewayAPIIndexes(ctx context.Context, mgr manager.Manager) error {
+	if err := setupSourceIndexes(ctx, mgr, &gwapiv1.Gateway{}, &gwapiv1.HTTPRoute{}, &gwapiv1beta1.ReferenceGrant{}, &corev1.Service{}); err != nil {
+		return err
+	}
 	idx := mgr.GetFieldIndexer()
 	if err := idx.IndexField(ctx, &gwapiv1.HTTPRoute{}, indexRoutePools, func(o client.Object) []string {
 		return nnKeys(translate.PoolRefs(o.(*gwapiv1.HTTPRoute)))
@@ -96,20 +123,41 @@ func setupIndexes(ctx context.Context, mgr manager.Manager) error {
 	}); err != nil {
 		return err
 	}
+	return idx.IndexField(ctx, &gwapiv1.GatewayClass{}, indexClassParameters, func(o client.Object) []string {
+		ref := o.(*gwapiv1.GatewayClass).Spec.ParametersRef
+		if ref == nil {
+			return nil
+		}
+		return []string{string(ref.Name)}
+	})
+}
+
+// setupInferencePoolIndexes registers the indexes on InferencePools.
+func setupInferencePoolIndexes(ctx context.Context, mgr manager.Manager) error {
+	idx := mgr.GetFieldIndexer()
 	if err := idx.IndexField(ctx, &giev1.InferencePool{}, indexPoolShadowService, func(o client.Object) []string {
 		return []string{types.NamespacedName{Namespace: o.GetNamespace(), Name: translate.ShadowServiceName(o.GetName())}.String()}
 	}); err != nil {
 		return err
 	}
-	if err := idx.IndexField(ctx, &giev1.InferencePool{}, indexPoolEPPService, func(o client.Object) []string {
+	return idx.IndexField(ctx, &giev1.InferencePool{}, indexPoolEPPService, func(o client.Object) []string {
 		if nn, ok := translate.EPPServiceKey(o.(*giev1.InferencePool)); ok {
 			return []string{nn.String()}
 		}
 		return nil
-	}); err != nil {
+	})
+}
+
+// setupPolicyIndexes registers the indexes on Envoy Gateway's policies and Backends.
+func setupPolicyIndexes(ctx context.Context, mgr manager.Manager) error {
+	if err := setupSourceIndexes(ctx, mgr, &egv1a1.Backend{}); err != nil {
 		return err
 	}
+	idx := mgr.GetFieldIndexer()
 	for _, obj := range policyObjects() {
+		if err := setupSourceIndexes(ctx, mgr, obj); err != nil {
+			return err
+		}
 		if err := idx.IndexField(ctx, obj, indexPolicyTargets, policyTargetKeys); err != nil {
 			return err
 		}
@@ -122,11 +170,5 @@ func setupIndexes(ctx context.Context, mgr manager.Manager) error {
 			return err
 		}
 	}
-	return idx.IndexField(ctx, &gwapiv1.GatewayClass{}, indexClassParameters, func(o client.Object) []string {
-		ref := o.(*gwapiv1.GatewayClass).Spec.ParametersRef
-		if ref == nil {
-			return nil
-		}
-		return []string{string(ref.Name)}
-	})
+	return nil
 }

@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"sync"
+	"time"
 
 	egv1a1 "github.com/envoyproxy/gateway/api/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
@@ -12,9 +13,12 @@ import (
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 	giev1 "sigs.k8s.io/gateway-api-inference-extension/api/v1"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 	gwapiv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
@@ -72,6 +76,13 @@ func (r *InferencePoolReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 		return ctrl.Result{}, err
 	}
 	r.reportFailOpen(pool, len(res.Objects) > 0 && res.FailOpenActive)
+	again, err := observeBackendAPI(ctx, r.Client, r.Options.prereqs, src, time.Now())
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if again > 0 && (retry == 0 || again < retry) {
+		retry = again
+	}
 	_, err = r.Status.writePoolParents(ctx, pool, res.Parents)
 	return ctrl.Result{RequeueAfter: retry}, err
 }
@@ -128,8 +139,9 @@ func (r *InferencePoolReconciler) forgetFailOpen(nn types.NamespacedName) {
 	deleteFailOpenMetric(nn)
 }
 
-// SetupWithManager watches pools and everything their output depends on.
-func (r *InferencePoolReconciler) SetupWithManager(mgr ctrl.Manager) error {
+// SetupWithManager watches pools and everything their output depends on. The watch on
+// BackendTLSPolicies comes with watchBackendTLSPolicies, once the API server serves them.
+func (r *InferencePoolReconciler) SetupWithManager(mgr ctrl.Manager) (controller.Controller, error) {
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("inferencepool").
 		For(&giev1.InferencePool{}).
@@ -140,14 +152,19 @@ func (r *InferencePoolReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&gwapiv1beta1.ReferenceGrant{}, handler.EnqueueRequestsFromMapFunc(r.poolsOfGrant)).
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.poolsOfService)).
 		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(r.poolsOfEndpointSlice))
-	for _, obj := range []client.Object{&egv1a1.BackendTrafficPolicy{}, &egv1a1.EnvoyExtensionPolicy{}, &egv1a1.Backend{}, &gwapiv1.BackendTLSPolicy{}, &gwapiv1beta1.ReferenceGrant{}} {
+	for _, obj := range []client.Object{&egv1a1.BackendTrafficPolicy{}, &egv1a1.EnvoyExtensionPolicy{}, &egv1a1.Backend{}, &gwapiv1beta1.ReferenceGrant{}} {
 		b = b.Watches(obj, handler.EnqueueRequestsFromMapFunc(sourceOf(translate.InferencePoolKind)))
 	}
 	// The user's policies whose settings the pool's policies carry.
 	for _, obj := range []client.Object{&egv1a1.BackendTrafficPolicy{}, &egv1a1.EnvoyExtensionPolicy{}} {
 		b = b.Watches(obj, handler.EnqueueRequestsFromMapFunc(r.poolsOfPolicy), builder.WithPredicates(notGenerated))
 	}
-	return b.Complete(r)
+	return b.Build(r)
+}
+
+// watchBackendTLSPolicies adds the watch on the BackendTLSPolicies generated for TLS mode Verify.
+func (r *InferencePoolReconciler) watchBackendTLSPolicies(c controller.Controller, cache cache.Cache) error {
+	return c.Watch(source.Kind[client.Object](cache, &gwapiv1.BackendTLSPolicy{}, handler.EnqueueRequestsFromMapFunc(sourceOf(translate.InferencePoolKind))))
 }
 
 // poolsOfRoute maps a user's route to the pools it references (updates call it for the old and

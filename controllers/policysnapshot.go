@@ -76,8 +76,12 @@ func (b *snapshotBuilder) addSelectorContext() error {
 	return nil
 }
 
-// listPolicies lists policies of kind from the cache.
+// listPolicies lists policies of kind from the cache (none before Envoy Gateway's CRDs are
+// served and indexed).
 func (b *snapshotBuilder) listPolicies(kind string, opts ...client.ListOption) ([]client.Object, error) {
+	if b.prereqs != nil && !b.prereqs.listServed(&egv1a1.BackendTrafficPolicyList{}) {
+		return nil, nil
+	}
 	var items []client.Object
 	switch kind {
 	case translate.KindSecurityPolicy:

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"time"
 
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -24,38 +25,44 @@ type Options struct {
 	DefaultEnvoyGatewayClass string
 	// ClusterDomain is the cluster's DNS suffix, for the EPP's FQDN (flag --cluster-domain).
 	ClusterDomain string
+	// PrerequisiteCheckInterval is how often the operator asks the API server whether the CRDs
+	// it needs are served (default 5s); a missing one is picked up within it.
+	PrerequisiteCheckInterval time.Duration
+
+	// prereqs is what the API server serves of the prerequisites (set by SetupWithManager).
+	prereqs *prerequisites
 }
 
-// SetupWithManager registers the field indexes and every controller of the operator.
+// SetupWithManager registers the operator's controllers, each with its field indexes, as soon as
+// the API server serves the kinds it needs (prerequisites.go): those served now at once, the
+// others when they appear. It adds a readiness check per prerequisite (gateway-api-crds,
+// operator-crd, envoy-gateway-crds, inferencepool-crd).
 func SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	if opts.ClusterDomain == "" {
 		opts.ClusterDomain = translate.DefaultClusterDomain
 	}
-	if err := setupIndexes(ctx, mgr); err != nil {
+	if opts.PrerequisiteCheckInterval == 0 {
+		opts.PrerequisiteCheckInterval = 5 * time.Second
+	}
+	opts.prereqs = newPrerequisites()
+	w, err := newPrerequisiteWatcher(mgr, opts)
+	if err != nil {
 		return err
 	}
-	c := mgr.GetClient()
-	applier := NewApplier(c, mgr.GetScheme())
-	status := &statusWriter{client: c, reader: mgr.GetAPIReader(), now: metav1.Now}
-	recorder := mgr.GetEventRecorder("inferencepool-operator")
-	if err := (&GatewayClassReconciler{Client: c, Status: status}).SetupWithManager(mgr); err != nil {
+	// Set up what can be now, as before any prerequisite was checked: a normal start does all
+	// of it before the manager starts.
+	if err := w.reconcile(ctx); err != nil {
 		return err
 	}
-	if err := (&GatewayReconciler{Client: c, Applier: applier, Status: status, Recorder: recorder, Options: opts}).SetupWithManager(mgr); err != nil {
-		return err
-	}
-	if err := (&HTTPRouteReconciler{Client: c, Applier: applier, Status: status, Recorder: recorder, Options: opts}).SetupWithManager(mgr); err != nil {
-		return err
-	}
-	if err := (&InferencePoolReconciler{Client: c, Applier: applier, Status: status, Recorder: recorder, Options: opts}).SetupWithManager(mgr); err != nil {
-		return err
-	}
-	for _, kind := range translate.PolicyKinds {
-		if err := (&PolicyReconciler{Kind: kind, Client: c, Applier: applier, Status: status, Recorder: recorder, Options: opts}).SetupWithManager(mgr); err != nil {
+	for _, set := range allAPISets {
+		if set.check == "" {
+			continue
+		}
+		if err := mgr.AddReadyzCheck(set.check, opts.prereqs.readyz(set)); err != nil {
 			return err
 		}
 	}
-	return nil
+	return mgr.Add(w)
 }
 
 // ManagerOptions completes opts with what every manager running these controllers needs: the

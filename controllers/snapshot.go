@@ -29,6 +29,7 @@ type snapshotBuilder struct {
 	services map[types.NamespacedName]bool
 	grantNS  map[string]bool
 	policies map[string]bool
+	prereqs  *prerequisites
 	// namespaces is true once every Namespace is in the snapshot.
 	namespaces bool
 }
@@ -41,7 +42,7 @@ func newSnapshot(ctx context.Context, c client.Reader, opts Options) (*snapshotB
 		snap:     &translate.Snapshot{DefaultEnvoyGatewayClass: opts.DefaultEnvoyGatewayClass, ClusterDomain: opts.ClusterDomain},
 		gateways: map[types.NamespacedName]bool{}, routes: map[types.NamespacedName]bool{},
 		pools: map[types.NamespacedName]bool{}, services: map[types.NamespacedName]bool{}, grantNS: map[string]bool{},
-		policies: map[string]bool{},
+		policies: map[string]bool{}, prereqs: opts.prereqs,
 	}
 	classes := &gwapiv1.GatewayClassList{}
 	if err := c.List(ctx, classes); err != nil {
@@ -53,6 +54,10 @@ func newSnapshot(ctx context.Context, c client.Reader, opts Options) (*snapshotB
 		return nil, err
 	}
 	b.snap.Parameters = params.Items
+	if p := opts.prereqs; p != nil {
+		b.snap.MissingAPIs = p.missingAPIs()
+		b.snap.BackendAPIDisabled = p.backendAPIDisabled()
+	}
 	return b, nil
 }
 

@@ -92,6 +92,14 @@ func runSuite(m *testing.M) int {
 		return 1
 	}
 
+	// Envoy Gateway's classes the tests' classes use, accepted as Envoy Gateway would.
+	for _, name := range []string{testEnvoyGatewayClass, "eg-custom"} {
+		if err := createAcceptedEnvoyGatewayClass(name); err != nil {
+			fmt.Fprintln(os.Stderr, "Envoy Gateway class:", err)
+			return 1
+		}
+	}
+
 	syncPeriod := testSyncPeriod
 	mgr, err := ctrl.NewManager(cfg, ManagerOptions(ctrl.Options{
 		Metrics:                metricsserver.Options{BindAddress: "0"},
@@ -125,6 +133,22 @@ func runSuite(m *testing.M) int {
 		return 1
 	}
 	return m.Run()
+}
+
+// createAcceptedEnvoyGatewayClass creates Envoy Gateway's GatewayClass name with the Accepted
+// condition Envoy Gateway would give it (no Envoy Gateway runs in envtest).
+func createAcceptedEnvoyGatewayClass(name string) error {
+	ctx := context.Background()
+	c := &gwapiv1.GatewayClass{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec:       gwapiv1.GatewayClassSpec{ControllerName: "gateway.envoyproxy.io/gatewayclass-controller"},
+	}
+	if err := k8s.Create(ctx, c); err != nil {
+		return err
+	}
+	c.Status.Conditions = []metav1.Condition{{Type: "Accepted", Status: metav1.ConditionTrue, Reason: "Accepted",
+		Message: "accepted by the test, as Envoy Gateway", ObservedGeneration: c.Generation, LastTransitionTime: metav1.Now()}}
+	return k8s.Status().Update(ctx, c)
 }
 
 // ---------------------------------------------------------------------------------------------

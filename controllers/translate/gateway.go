@@ -40,12 +40,30 @@ func TranslateGateway(s *Snapshot, gw *gwapiv1.Gateway) GatewayResult {
 			condition(gwapiv1.GatewayConditionProgrammed, metav1.ConditionFalse, gwapiv1.GatewayReasonPending, msg, gw.Generation),
 		}}}
 	}
+	class := s.gatewayClass(string(gw.Spec.GatewayClassName))
+	problem, problemMsg := s.ClassProblem(class, settings)
+	if s.missing(MissingEnvoyGateway) {
+		// Nothing could program what would be generated.
+		msg := fmt.Sprintf("GatewayClass %q cannot be served: %s", gw.Spec.GatewayClassName, problemMsg)
+		return GatewayResult{Status: gwapiv1.GatewayStatus{Conditions: []metav1.Condition{
+			condition(gwapiv1.GatewayConditionAccepted, metav1.ConditionFalse, gwapiv1.GatewayReasonPending, msg, gw.Generation),
+			condition(gwapiv1.GatewayConditionProgrammed, metav1.ConditionFalse, gwapiv1.GatewayReasonPending, msg, gw.Generation),
+		}}}
+	}
 	generated := GeneratedGateway(gw, settings)
 	res := GatewayResult{Objects: []client.Object{generated}}
 	if settings.StripClientDestinationHeader {
 		res.Objects = append(res.Objects, clientTrafficPolicy(s, gw)...)
 	}
 	res.Status = mirrorGatewayStatus(gw, generated, s.Gateway(types.NamespacedName{Namespace: gw.Namespace, Name: generated.Name}))
+	if problem != "" {
+		// Until Envoy Gateway judges it, say what stands in the way.
+		for i := range res.Status.Conditions {
+			if c := &res.Status.Conditions[i]; c.Reason == string(gwapiv1.GatewayReasonPending) {
+				c.Message += fmt.Sprintf(": GatewayClass %q is not accepted (%s): %s", gw.Spec.GatewayClassName, problem, problemMsg)
+			}
+		}
+	}
 	return res
 }
 

@@ -126,6 +126,13 @@ func GatewayClassAccepted(s *Snapshot, class *gwapiv1.GatewayClass) metav1.Condi
 		c.Message = problem
 		return c
 	}
+	params, _ := s.ClassParameters(class)
+	if reason, msg := s.ClassProblem(class, ResolveSettings(params, s.DefaultEnvoyGatewayClass)); reason != "" {
+		c.Status = metav1.ConditionFalse
+		c.Reason = reason
+		c.Message = msg
+		return c
+	}
 	c.Status = metav1.ConditionTrue
 	c.Reason = string(gwapiv1.GatewayClassReasonAccepted)
 	if class.Spec.ParametersRef == nil {

@@ -135,9 +135,11 @@ func loadSnapshot(t *testing.T, path string) *translate.Snapshot {
 			continue
 		}
 		var meta struct {
-			Kind                     string `json:"kind"`
-			DefaultEnvoyGatewayClass string `json:"defaultEnvoyGatewayClass"`
-			ClusterDomain            string `json:"clusterDomain"`
+			Kind                     string                 `json:"kind"`
+			DefaultEnvoyGatewayClass string                 `json:"defaultEnvoyGatewayClass"`
+			ClusterDomain            string                 `json:"clusterDomain"`
+			MissingAPIs              []translate.MissingAPI `json:"missingAPIs"`
+			BackendAPIDisabled       map[string]string      `json:"backendAPIDisabled"`
 		}
 		if err := yaml.Unmarshal(doc, &meta); err != nil {
 			t.Fatalf("%s: %v", path, err)
@@ -147,6 +149,8 @@ func loadSnapshot(t *testing.T, path string) *translate.Snapshot {
 				snap.DefaultEnvoyGatewayClass = meta.DefaultEnvoyGatewayClass
 			}
 			snap.ClusterDomain = meta.ClusterDomain
+			snap.MissingAPIs = meta.MissingAPIs
+			snap.BackendAPIDisabled = meta.BackendAPIDisabled
 			continue
 		}
 		obj, _, err := decoder.Decode(doc, nil, nil)

@@ -201,7 +201,7 @@ func eppConnection(s *Snapshot, pool *giev1.InferencePool, uses []poolUse, epp e
 			},
 		})
 	}
-	if v := modes[v1alpha1.TLSModeVerify]; v != nil {
+	if v := modes[v1alpha1.TLSModeVerify]; v != nil && !s.missing(MissingBackendTLSPolicy) {
 		refs := make([]gwapiv1.LocalObjectReference, len(v.CACertificateRefs))
 		copy(refs, v.CACertificateRefs)
 		var hostname gwapiv1.PreciseHostname

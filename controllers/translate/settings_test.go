@@ -2,6 +2,7 @@ package translate_test
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -110,6 +111,19 @@ func TestResolveSettingsDefaultsMatchAPI(t *testing.T) {
 	}
 }
 
+// egClass is Envoy Gateway's class "eg", accepted (at generation 1) when accepted is true, with
+// no verdict otherwise.
+func egClass(name string, accepted bool) gwapiv1.GatewayClass {
+	c := gwapiv1.GatewayClass{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Generation: 1},
+		Spec:       gwapiv1.GatewayClassSpec{ControllerName: "gateway.envoyproxy.io/gatewayclass-controller"},
+	}
+	if accepted {
+		c.Status.Conditions = []metav1.Condition{{Type: "Accepted", Status: metav1.ConditionTrue, Reason: "Accepted", ObservedGeneration: 1}}
+	}
+	return c
+}
+
 func TestGatewayClassAccepted(t *testing.T) {
 	class := func(ref *gwapiv1.ParametersReference) *gwapiv1.GatewayClass {
 		return &gwapiv1.GatewayClass{
@@ -118,34 +132,93 @@ func TestGatewayClassAccepted(t *testing.T) {
 		}
 	}
 	ours := &gwapiv1.ParametersReference{Group: "inferencepool-operator.io", Kind: "InferenceGatewayParameters", Name: "p"}
-	snap := &translate.Snapshot{Parameters: []v1alpha1.InferenceGatewayParameters{*params(v1alpha1.InferenceGatewayParametersSpec{})}}
+	snapshot := func(mutate func(*translate.Snapshot), specs ...v1alpha1.InferenceGatewayParametersSpec) *translate.Snapshot {
+		s := &translate.Snapshot{DefaultEnvoyGatewayClass: "eg", GatewayClasses: []gwapiv1.GatewayClass{egClass("eg", true)}}
+		for _, spec := range specs {
+			s.Parameters = append(s.Parameters, *params(spec))
+		}
+		if mutate != nil {
+			mutate(s)
+		}
+		return s
+	}
+	verify := v1alpha1.InferenceGatewayParametersSpec{EndpointPicker: &v1alpha1.EndpointPickerSettings{TLS: &v1alpha1.EndpointPickerTLS{Mode: v1alpha1.TLSModeVerify}}}
 	for _, tc := range []struct {
-		name   string
-		ref    *gwapiv1.ParametersReference
-		snap   *translate.Snapshot
-		status metav1.ConditionStatus
-		reason gwapiv1.GatewayClassConditionReason
+		name    string
+		ref     *gwapiv1.ParametersReference
+		snap    *translate.Snapshot
+		status  metav1.ConditionStatus
+		reason  string
+		message string // a part of the message
 	}{
-		{name: "no parametersRef", snap: &translate.Snapshot{}, status: metav1.ConditionTrue, reason: gwapiv1.GatewayClassReasonAccepted},
-		{name: "parameters found", ref: ours, snap: snap, status: metav1.ConditionTrue, reason: gwapiv1.GatewayClassReasonAccepted},
-		{name: "parameters missing", ref: ours, snap: &translate.Snapshot{}, status: metav1.ConditionFalse, reason: gwapiv1.GatewayClassReasonInvalidParameters},
+		{name: "no parametersRef", snap: snapshot(nil), status: metav1.ConditionTrue, reason: "Accepted"},
+		{name: "parameters found", ref: ours, snap: snapshot(nil, v1alpha1.InferenceGatewayParametersSpec{}), status: metav1.ConditionTrue, reason: "Accepted"},
+		{name: "parameters missing", ref: ours, snap: snapshot(nil), status: metav1.ConditionFalse, reason: "InvalidParameters"},
 		{
-			name: "wrong kind", snap: snap, status: metav1.ConditionFalse, reason: gwapiv1.GatewayClassReasonInvalidParameters,
+			name: "wrong kind", snap: snapshot(nil, v1alpha1.InferenceGatewayParametersSpec{}), status: metav1.ConditionFalse, reason: "InvalidParameters",
 			ref: &gwapiv1.ParametersReference{Group: "", Kind: "ConfigMap", Name: "p"},
 		},
 		{
-			name: "wrong group", snap: snap, status: metav1.ConditionFalse, reason: gwapiv1.GatewayClassReasonInvalidParameters,
+			name: "wrong group", snap: snapshot(nil, v1alpha1.InferenceGatewayParametersSpec{}), status: metav1.ConditionFalse, reason: "InvalidParameters",
 			ref: &gwapiv1.ParametersReference{Group: "example.com", Kind: "InferenceGatewayParameters", Name: "p"},
 		},
 		{
-			name: "namespaced ref to a cluster-scoped kind", snap: snap, status: metav1.ConditionFalse, reason: gwapiv1.GatewayClassReasonInvalidParameters,
+			name: "namespaced ref to a cluster-scoped kind", snap: snapshot(nil, v1alpha1.InferenceGatewayParametersSpec{}), status: metav1.ConditionFalse, reason: "InvalidParameters",
 			ref: &gwapiv1.ParametersReference{Group: "inferencepool-operator.io", Kind: "InferenceGatewayParameters", Name: "p", Namespace: ptr.To(gwapiv1.Namespace("default"))},
+		},
+		{
+			name: "Envoy Gateway not installed", status: metav1.ConditionFalse, reason: "EnvoyGatewayNotInstalled", message: "helm install eg",
+			snap: snapshot(func(s *translate.Snapshot) {
+				s.MissingAPIs = []translate.MissingAPI{translate.MissingInferencePool, translate.MissingEnvoyGateway}
+			}),
+		},
+		{
+			name: "InferencePool CRD not installed", status: metav1.ConditionFalse, reason: "InferencePoolNotInstalled", message: "v1-manifests.yaml",
+			snap: snapshot(func(s *translate.Snapshot) { s.MissingAPIs = []translate.MissingAPI{translate.MissingInferencePool} }),
+		},
+		{
+			name: "Envoy Gateway class missing", status: metav1.ConditionFalse, reason: "EnvoyGatewayClassNotFound", message: `"eg" (the operator's --envoy-gateway-class flag)`,
+			snap: snapshot(func(s *translate.Snapshot) { s.GatewayClasses = nil }),
+		},
+		{
+			name: "Envoy Gateway class named by the parameters missing", ref: ours, status: metav1.ConditionFalse, reason: "EnvoyGatewayClassNotFound", message: `"eg-internal" (envoyGatewayClassName of InferenceGatewayParameters "p")`,
+			snap: snapshot(nil, v1alpha1.InferenceGatewayParametersSpec{EnvoyGatewayClassName: "eg-internal"}),
+		},
+		{
+			name: "Envoy Gateway class without a verdict", status: metav1.ConditionFalse, reason: "EnvoyGatewayClassNotAccepted", message: "is Envoy Gateway running",
+			snap: snapshot(func(s *translate.Snapshot) { s.GatewayClasses = []gwapiv1.GatewayClass{egClass("eg", false)} }),
+		},
+		{
+			name: "Envoy Gateway class refused", status: metav1.ConditionFalse, reason: "EnvoyGatewayClassNotAccepted", message: "InvalidParameters: bad EnvoyProxy",
+			snap: snapshot(func(s *translate.Snapshot) {
+				c := egClass("eg", false)
+				c.Status.Conditions = []metav1.Condition{{Type: "Accepted", Status: metav1.ConditionFalse, Reason: "InvalidParameters", Message: "bad EnvoyProxy", ObservedGeneration: 1}}
+				s.GatewayClasses = []gwapiv1.GatewayClass{c}
+			}),
+		},
+		{
+			name: "TLS Verify without the BackendTLSPolicy CRD", ref: ours, status: metav1.ConditionFalse, reason: "BackendTLSPolicyNotInstalled", message: "BackendTLSPolicy",
+			snap: snapshot(func(s *translate.Snapshot) { s.MissingAPIs = []translate.MissingAPI{translate.MissingBackendTLSPolicy} }, verify),
+		},
+		{
+			name: "TLS InsecureSkipVerify does not need BackendTLSPolicy", status: metav1.ConditionTrue, reason: "Accepted",
+			snap: snapshot(func(s *translate.Snapshot) { s.MissingAPIs = []translate.MissingAPI{translate.MissingBackendTLSPolicy} }),
+		},
+		{
+			name: "Envoy Gateway's Backend API off", status: metav1.ConditionFalse, reason: "EnvoyGatewayBackendDisabled", message: "extensionApis.enableBackend: true",
+			snap: snapshot(func(s *translate.Snapshot) {
+				s.BackendAPIDisabled = map[string]string{"eg": "seen on EnvoyExtensionPolicy ns/p"}
+			}),
+		},
+		{
+			name: "Backend API off does not matter with TLS Verify", ref: ours, status: metav1.ConditionTrue, reason: "Accepted",
+			snap: snapshot(func(s *translate.Snapshot) { s.BackendAPIDisabled = map[string]string{"eg": "seen"} }, verify),
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := translate.GatewayClassAccepted(tc.snap, class(tc.ref))
-			if c.Type != "Accepted" || c.Status != tc.status || c.Reason != string(tc.reason) || c.ObservedGeneration != 4 || c.Message == "" {
-				t.Errorf("condition %+v, want Accepted=%s/%s at generation 4 with a message", c, tc.status, tc.reason)
+			if c.Type != "Accepted" || c.Status != tc.status || c.Reason != tc.reason || c.ObservedGeneration != 4 || c.Message == "" || !strings.Contains(c.Message, tc.message) {
+				t.Errorf("condition %+v, want Accepted=%s/%s at generation 4 with a message containing %q", c, tc.status, tc.reason, tc.message)
 			}
 		})
 	}

@@ -45,6 +45,13 @@ type Snapshot struct {
 	// Namespaces are the namespaces whose labels policies' targetSelectors select.
 	Namespaces []corev1.Namespace
 
+	// MissingAPIs are the operator's prerequisites the API server does not serve.
+	MissingAPIs []MissingAPI
+	// BackendAPIDisabled maps an Envoy Gateway class to evidence that the Envoy Gateway serving
+	// it runs with its Backend API off (it refused a generated EnvoyExtensionPolicy for a
+	// Backend that exists).
+	BackendAPIDisabled map[string]string
+
 	// attached memoizes which policy holds which target, per kind (see attachmentsOf).
 	attached map[string]*attachments
 }

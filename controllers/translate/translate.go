@@ -53,6 +53,11 @@ func Translate(s *Snapshot) Result {
 		res.Objects = append(res.Objects, r.Objects...)
 		res.GatewayStatuses[types.NamespacedName{Namespace: gw.Namespace, Name: gw.Name}] = r.Status
 	}
+	if s.missing(MissingEnvoyGateway) || s.missing(MissingInferencePool) {
+		// The route, pool and policy reconcilers only run once Envoy Gateway's and GIE's CRDs
+		// are served: nothing of theirs is generated or reported before.
+		return res
+	}
 	for i := range s.HTTPRoutes {
 		route := &s.HTTPRoutes[i]
 		if !s.OnOurGateways(route) {

@@ -1,0 +1,225 @@
+package controllers
+
+import (
+	"context"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/discovery"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate"
+)
+
+// setupUnit is one piece of the operator set up once the kinds it needs are served.
+type setupUnit struct {
+	name  string
+	needs []*apiSet
+	after []*setupUnit // set up only once these are
+	setup func(ctx context.Context) error
+	done  bool
+}
+
+// prerequisiteWatcher checks the prerequisites every interval (and when told), sets up the units
+// whose kinds became served, and, when what the GatewayClasses report changes, reconciles them
+// and their Gateways again. It runs on every replica (readiness), not only the leader's.
+type prerequisiteWatcher struct {
+	mgr      ctrl.Manager
+	opts     Options
+	dc       discovery.DiscoveryInterface
+	units    []*setupUnit
+	interval time.Duration
+	// classEvents and gatewayEvents reach the GatewayClass and Gateway controllers.
+	classEvents, gatewayEvents chan event.GenericEvent
+}
+
+func newPrerequisiteWatcher(mgr ctrl.Manager, opts Options) (*prerequisiteWatcher, error) {
+	dc, err := discovery.NewDiscoveryClientForConfig(mgr.GetConfig())
+	if err != nil {
+		return nil, err
+	}
+	w := &prerequisiteWatcher{
+		mgr: mgr, opts: opts, dc: dc, interval: opts.PrerequisiteCheckInterval,
+		// Buffered, and sent to without blocking: a replica that is not the leader runs no
+		// controller to read them, and a full buffer already means "reconcile everything".
+		classEvents: make(chan event.GenericEvent, 1024), gatewayEvents: make(chan event.GenericEvent, 1024),
+	}
+	w.units = w.setupUnits()
+	return w, nil
+}
+
+// setupUnits lists what the operator sets up: field indexes before the controllers that use
+// them, each with the kinds it needs.
+func (w *prerequisiteWatcher) setupUnits() []*setupUnit {
+	mgr, opts, prereqs := w.mgr, w.opts, w.opts.prereqs
+	c := mgr.GetClient()
+	applier := NewApplier(c, mgr.GetScheme())
+	applier.served = prereqs.listServed
+	status := &statusWriter{client: c, reader: mgr.GetAPIReader(), now: metav1.Now}
+	recorder := mgr.GetEventRecorder("inferencepool-operator")
+	base := []*apiSet{&gatewayAPIs, &operatorAPIs}
+	all := []*apiSet{&gatewayAPIs, &operatorAPIs, &inferencePoolAPIs, &envoyGatewayAPIs}
+
+	gatewayIndexes := &setupUnit{name: "Gateway API indexes", needs: base, setup: func(ctx context.Context) error {
+		return setupGatewayAPIIndexes(ctx, mgr)
+	}}
+	egIndexes := &setupUnit{name: "Envoy Gateway indexes", needs: []*apiSet{&envoyGatewayAPIs}, setup: func(ctx context.Context) error {
+		if err := setupPolicyIndexes(ctx, mgr); err != nil {
+			return err
+		}
+		prereqs.markIndexed(&envoyGatewayAPIs)
+		return nil
+	}}
+	poolIndexes := &setupUnit{name: "InferencePool indexes", needs: []*apiSet{&inferencePoolAPIs}, setup: func(ctx context.Context) error {
+		return setupInferencePoolIndexes(ctx, mgr)
+	}}
+	btlsIndexes := &setupUnit{name: "BackendTLSPolicy indexes", needs: []*apiSet{&backendTLSPolicyAPIs}, setup: func(ctx context.Context) error {
+		if err := setupSourceIndexes(ctx, mgr, &gwapiv1.BackendTLSPolicy{}); err != nil {
+			return err
+		}
+		prereqs.markIndexed(&backendTLSPolicyAPIs)
+		return nil
+	}}
+	indexes := []*setupUnit{gatewayIndexes, egIndexes, poolIndexes}
+
+	gateways := &GatewayReconciler{Client: c, Applier: applier, Status: status, Recorder: recorder, Options: opts}
+	pools := &InferencePoolReconciler{Client: c, Applier: applier, Status: status, Recorder: recorder, Options: opts}
+	var gatewayController, poolController controller.Controller
+	gatewayUnit := &setupUnit{name: "Gateway controller", needs: base, after: []*setupUnit{gatewayIndexes}, setup: func(context.Context) (err error) {
+		gatewayController, err = gateways.SetupWithManager(mgr, w.gatewayEvents)
+		return err
+	}}
+	poolUnit := &setupUnit{name: "InferencePool controller", needs: all, after: indexes, setup: func(context.Context) (err error) {
+		poolController, err = pools.SetupWithManager(mgr)
+		return err
+	}}
+	units := []*setupUnit{
+		gatewayIndexes, egIndexes, poolIndexes, btlsIndexes,
+		{name: "GatewayClass controller", needs: base, after: []*setupUnit{gatewayIndexes}, setup: func(context.Context) error {
+			return (&GatewayClassReconciler{Client: c, Status: status, Options: opts}).SetupWithManager(mgr, w.classEvents)
+		}},
+		gatewayUnit,
+		{name: "Gateway controller's Envoy Gateway watches", needs: append(base, &envoyGatewayAPIs), after: []*setupUnit{gatewayUnit, egIndexes}, setup: func(context.Context) error {
+			return gateways.watchEnvoyGateway(gatewayController, mgr.GetCache())
+		}},
+		{name: "HTTPRoute controller", needs: all, after: indexes, setup: func(context.Context) error {
+			return (&HTTPRouteReconciler{Client: c, Applier: applier, Status: status, Recorder: recorder, Options: opts}).SetupWithManager(mgr)
+		}},
+		poolUnit,
+		{name: "InferencePool controller's BackendTLSPolicy watch", needs: append(all, &backendTLSPolicyAPIs), after: []*setupUnit{poolUnit, btlsIndexes}, setup: func(context.Context) error {
+			return pools.watchBackendTLSPolicies(poolController, mgr.GetCache())
+		}},
+	}
+	for _, kind := range translate.PolicyKinds {
+		units = append(units, &setupUnit{name: kind + " controller", needs: all, after: indexes, setup: func(context.Context) error {
+			return (&PolicyReconciler{Kind: kind, Client: c, Applier: applier, Status: status, Recorder: recorder, Options: opts}).SetupWithManager(mgr)
+		}})
+	}
+	return units
+}
+
+// ready tells whether u can be set up now.
+func (w *prerequisiteWatcher) ready(u *setupUnit) bool {
+	for _, a := range u.after {
+		if !a.done {
+			return false
+		}
+	}
+	for _, set := range u.needs {
+		if !w.opts.prereqs.has(set) {
+			return false
+		}
+	}
+	return true
+}
+
+// Start checks the prerequisites until ctx ends.
+func (w *prerequisiteWatcher) Start(ctx context.Context) error {
+	ticker := time.NewTicker(w.interval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticker.C:
+		case <-w.opts.prereqs.changed:
+			w.broadcast(ctx) // evidence of a disabled Backend API came or went
+		}
+		if err := w.reconcile(ctx); err != nil {
+			log.FromContext(ctx).Error(err, "checking the operator's prerequisites")
+		}
+	}
+}
+
+// NeedLeaderElection is false: every replica's readiness says what is missing.
+func (w *prerequisiteWatcher) NeedLeaderElection() bool { return false }
+
+// reconcile checks the prerequisites, sets up what became possible, and tells the GatewayClass
+// and Gateway controllers when something changed.
+func (w *prerequisiteWatcher) reconcile(ctx context.Context) error {
+	changed, err := w.opts.prereqs.check(w.dc)
+	if err != nil {
+		return err
+	}
+	if !changed {
+		return nil
+	}
+	logger := log.FromContext(ctx)
+	for _, u := range w.units {
+		if u.done || !w.ready(u) {
+			continue
+		}
+		if err := u.setup(ctx); err != nil {
+			return err
+		}
+		u.done = true
+		logger.Info("set up", "part", u.name)
+	}
+	if missing := w.opts.prereqs.missingText(); missing != "" {
+		logger.Info("waiting for prerequisites", "missing", missing)
+	}
+	select { // the change is broadcast here, not again by Start
+	case <-w.opts.prereqs.changed:
+	default:
+	}
+	w.broadcast(ctx)
+	return nil
+}
+
+// broadcast reconciles our GatewayClasses and their Gateways again (their status reports the
+// prerequisites), without blocking.
+func (w *prerequisiteWatcher) broadcast(ctx context.Context) {
+	if !w.opts.prereqs.has(&gatewayAPIs) {
+		return
+	}
+	classes := &gwapiv1.GatewayClassList{}
+	if err := w.mgr.GetClient().List(ctx, classes); err != nil {
+		return
+	}
+	for i := range classes.Items {
+		c := &classes.Items[i]
+		if string(c.Spec.ControllerName) != translate.ControllerName {
+			continue
+		}
+		send(w.classEvents, c)
+		gateways := &gwapiv1.GatewayList{}
+		if err := w.mgr.GetClient().List(ctx, gateways, client.MatchingFields{indexGatewayClass: c.Name}); err != nil {
+			continue
+		}
+		for j := range gateways.Items {
+			send(w.gatewayEvents, &gateways.Items[j])
+		}
+	}
+}
+
+func send(ch chan event.GenericEvent, obj client.Object) {
+	select {
+	case ch <- event.GenericEvent{Object: obj}:
+	default:
+	}
+}
