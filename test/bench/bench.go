@@ -1,0 +1,339 @@
+//go:build bench
+
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	giev1 "sigs.k8s.io/gateway-api-inference-extension/api/v1"
+
+	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate"
+)
+
+// settle separates the phases: writes in flight when a phase converges land in that phase's
+// count (a redundant write right after convergence shows as a second write), not in the next.
+const settle = time.Second
+
+// Result is what one run measured.
+type Result struct {
+	Pools int
+	// Objects and Statuses are the numbers of generated objects and statuses the operator must write.
+	Objects, Statuses int
+	Setup             time.Duration
+
+	// Operator is the cold start: from the operator's process start until the last expected
+	// object or status was seen.
+	Operator   time.Duration
+	ColdWrites writeStats
+	// Raw is the sequential raw writer's time for the same writes; RawWrites what it wrote.
+	Raw       time.Duration
+	RawWrites writeStats
+
+	// SteadyWrites are the operator's writes during Steady after the cold start.
+	Steady       time.Duration
+	SteadyWrites []write
+
+	// Increment pools (IncrementPercent of Pools) were added while the operator ran;
+	// IncrementLags are, per pool, the time from its last input's write to its last output
+	// (sorted); IncrementTotal from the first input write to the last output.
+	IncrementPercent int
+	Increment        int
+	IncrementLags    []time.Duration
+	IncrementTotal   time.Duration
+	IncrementWrites  writeStats
+
+	// Edit is the time from a pool's targetPort change to its shadow Service showing it;
+	// EditAll until every output of the edit was there.
+	Edit, EditAll time.Duration
+	EditWrites    writeStats
+
+	// PeakRSS is the operator's VmHWM at the end; ColdRSS at cold-start convergence.
+	PeakRSS, ColdRSS uint64
+	// Unexpected are generated objects the translation does not expect.
+	Unexpected []string
+	// Profiles are the files of the profiles taken.
+	Profiles []string
+}
+
+// Run runs the benchmark. logf reports progress.
+func Run(ctx context.Context, cfg Config, logf func(string, ...any)) (*Result, error) {
+	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	res := &Result{Pools: cfg.Pools, Steady: cfg.Steady, IncrementPercent: cfg.IncrementPercent, Increment: cfg.increment()}
+
+	// The operator's binary and both API servers, at once.
+	logf("building the operator and starting two API servers")
+	var (
+		bin      string
+		op, raw  *server
+		wg       sync.WaitGroup
+		startErr [3]error
+	)
+	wg.Add(3)
+	go func() { defer wg.Done(); bin, startErr[0] = buildOperator(ctx, cfg.Dir) }()
+	go func() { defer wg.Done(); op, startErr[1] = startServer(ctx, cfg.Dir, "operator") }()
+	go func() { defer wg.Done(); raw, startErr[2] = startServer(ctx, cfg.Dir, "raw") }()
+	wg.Wait()
+	defer func() {
+		for _, s := range []*server{op, raw} {
+			if s != nil {
+				_ = s.stop()
+			}
+		}
+	}()
+	if err := errors.Join(startErr[:]...); err != nil {
+		return nil, err
+	}
+	opAdmin, err := op.client()
+	if err != nil {
+		return nil, err
+	}
+	rawAdmin, err := raw.client()
+	if err != nil {
+		return nil, err
+	}
+
+	logf("creating the inputs of %d pools on both API servers", cfg.Pools)
+	start := time.Now()
+	var setupErr [2]error
+	wg.Add(2)
+	go func() { defer wg.Done(); setupErr[0] = createInputs(ctx, opAdmin, cfg.Pools) }()
+	go func() { defer wg.Done(); setupErr[1] = createInputs(ctx, rawAdmin, cfg.Pools) }()
+	wg.Wait()
+	if err := errors.Join(setupErr[:]...); err != nil {
+		return nil, err
+	}
+	res.Setup = time.Since(start)
+
+	if err := runRaw(ctx, raw, rawAdmin, res, logf); err != nil {
+		return nil, err
+	}
+	if err := raw.stop(); err != nil {
+		return nil, err
+	}
+	return res, runOperator(ctx, cfg, op, opAdmin, bin, res, logf)
+}
+
+// runRaw times the sequential raw writer, checks it wrote what the operator must write, and
+// counts its writes (which also checks the audit counting: it can only write each item once).
+func runRaw(ctx context.Context, s *server, admin client.Client, res *Result, logf func(string, ...any)) error {
+	e, err := expect(ctx, admin)
+	if err != nil {
+		return err
+	}
+	res.Objects, res.Statuses = e.counts()
+	logf("raw writer: %d objects and %d statuses", res.Objects, res.Statuses)
+	if res.Raw, err = rawWrite(ctx, s.config(rawUser), e); err != nil {
+		return err
+	}
+	trackCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	tr, err := startTracker(trackCtx, s.admin)
+	if err != nil {
+		return err
+	}
+	if err := tr.expect(e); err != nil {
+		return err
+	}
+	if _, err := tr.wait(ctx, time.Minute); err != nil {
+		return fmt.Errorf("the raw writer's result differs from the expected one: %w", err)
+	}
+	ws, err := readWrites(s.auditLog, rawUser)
+	if err != nil {
+		return err
+	}
+	resource, err := resources(admin)
+	if err != nil {
+		return err
+	}
+	res.RawWrites = countWrites(ws, e.items, resource)
+	return nil
+}
+
+// runOperator measures the operator: cold start, steady state, increment, edit, memory.
+func runOperator(ctx context.Context, cfg Config, s *server, admin client.Client, bin string, res *Result, logf func(string, ...any)) error {
+	resource, err := resources(admin)
+	if err != nil {
+		return err
+	}
+	cold, err := expect(ctx, admin)
+	if err != nil {
+		return err
+	}
+	trackCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	tr, err := startTracker(trackCtx, s.admin)
+	if err != nil {
+		return err
+	}
+	if err := tr.expect(cold); err != nil {
+		return err
+	}
+	kubeconfig := filepath.Join(cfg.Dir, "operator.kubeconfig")
+	if err := s.writeKubeconfig(operatorUser, kubeconfig); err != nil {
+		return err
+	}
+
+	logf("cold start: starting the operator")
+	t0 := time.Now()
+	op, err := startOperator(bin, kubeconfig, filepath.Join(cfg.Dir, "operator.log"), cfg.Profile)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = op.stop() }()
+	profiles := &profiler{op: op, dir: cfg.Dir}
+	if cfg.Profile {
+		profiles.cpu(ctx, cfg.ProfileSeconds)
+	}
+	timeout := func(pools int) time.Duration { return time.Minute + time.Duration(pools)*200*time.Millisecond }
+	last, err := tr.wait(ctx, timeout(cfg.Pools))
+	if err != nil {
+		return errors.Join(fmt.Errorf("cold start: %w", err), op.running())
+	}
+	res.Operator = last.Sub(t0)
+	if res.ColdRSS, _, err = memory(op.proc.Pid()); err != nil {
+		return err
+	}
+	logf("cold start: converged in %s", res.Operator)
+	if cfg.Profile {
+		profiles.heap(ctx, "heap-cold.pprof")
+	}
+	time.Sleep(settle)
+	b1 := time.Now()
+
+	logf("steady state: watching for %s", cfg.Steady)
+	time.Sleep(cfg.Steady)
+	b2 := time.Now()
+
+	logf("increment: %d more pools", res.Increment)
+	written, err := createPools(ctx, admin, cfg.Pools, cfg.Pools+res.Increment)
+	if err != nil {
+		return err
+	}
+	inc, err := expect(ctx, admin)
+	if err != nil {
+		return err
+	}
+	if err := tr.expect(inc); err != nil {
+		return err
+	}
+	if last, err = tr.wait(ctx, timeout(res.Increment)); err != nil {
+		return errors.Join(fmt.Errorf("increment: %w", err), op.running())
+	}
+	res.IncrementTotal = last.Sub(b2)
+	done := tr.poolsDone()
+	for i, at := range written {
+		res.IncrementLags = append(res.IncrementLags, done[cfg.Pools+i].Sub(at))
+	}
+	sort.Slice(res.IncrementLags, func(i, j int) bool { return res.IncrementLags[i] < res.IncrementLags[j] })
+	time.Sleep(settle)
+	b3 := time.Now()
+
+	logf("edit: changing the target port of %s", poolName(0))
+	edited, err := editTargetPort(ctx, admin, poolName(0), targetPort+1)
+	if err != nil {
+		return err
+	}
+	edit, err := expect(ctx, admin)
+	if err != nil {
+		return err
+	}
+	if err := tr.expect(edit); err != nil {
+		return err
+	}
+	if last, err = tr.wait(ctx, time.Minute); err != nil {
+		return errors.Join(fmt.Errorf("edit: %w", err), op.running())
+	}
+	shadow := item{ref: ref{Kind: "Service", Namespace: namespace, Name: translate.ShadowServiceName(poolName(0))}}
+	res.Edit, res.EditAll = tr.doneAt(shadow).Sub(edited), last.Sub(edited)
+	time.Sleep(settle)
+	b4 := time.Now()
+
+	res.Unexpected = tr.unexpected()
+	if res.PeakRSS, _, err = memory(op.proc.Pid()); err != nil {
+		return err
+	}
+	if cfg.Profile {
+		profiles.heap(ctx, "heap-end.pprof")
+		res.Profiles, err = profiles.wait()
+		if err != nil {
+			return err
+		}
+	}
+	if err := op.running(); err != nil {
+		return err
+	}
+
+	ws, err := readWrites(s.auditLog, operatorUser)
+	if err != nil {
+		return err
+	}
+	res.ColdWrites = countWrites(between(ws, t0, b1), cold.items, resource)
+	res.SteadyWrites = between(ws, b1, b2)
+	res.IncrementWrites = countWrites(between(ws, b2, b3), inc.changedSince(cold), resource)
+	res.EditWrites = countWrites(between(ws, b3, b4), edit.changedSince(inc), resource)
+	return nil
+}
+
+// editTargetPort sets the target port of pool name to port and returns when it sent the change.
+func editTargetPort(ctx context.Context, c client.Client, name string, port int32) (time.Time, error) {
+	pool := &giev1.InferencePool{}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, pool); err != nil {
+		return time.Time{}, err
+	}
+	patch := client.MergeFrom(pool.DeepCopy())
+	pool.Spec.TargetPorts = []giev1.Port{{Number: giev1.PortNumber(port)}}
+	sent := time.Now()
+	return sent, c.Patch(ctx, pool, patch)
+}
+
+// profiler takes the operator's profiles through its pprof endpoint.
+type profiler struct {
+	op    *operatorProcess
+	dir   string
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	files []string
+	errs  []error
+}
+
+// cpu profiles the operator's CPU for seconds from now (its start), in the background.
+func (p *profiler) cpu(ctx context.Context, seconds int) {
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		p.save(ctx, "profile", fmt.Sprintf("seconds=%d", seconds), "cpu.pprof")
+	}()
+}
+
+// heap saves a heap profile (after a GC) now.
+func (p *profiler) heap(ctx context.Context, file string) { p.save(ctx, "heap", "gc=1", file) }
+
+func (p *profiler) save(ctx context.Context, name, query, file string) {
+	path := filepath.Join(p.dir, file)
+	err := p.op.profile(ctx, name, query, path)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err != nil {
+		p.errs = append(p.errs, err)
+		return
+	}
+	p.files = append(p.files, path)
+}
+
+// wait waits for the CPU profile and returns the files saved.
+func (p *profiler) wait() ([]string, error) {
+	p.wg.Wait()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.files, errors.Join(p.errs...)
+}
