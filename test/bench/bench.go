@@ -55,6 +55,10 @@ type Result struct {
 	Edit, EditAll time.Duration
 	EditWrites    writeStats
 
+	// RawLoad and ColdLoad are the machine's load average at the start and end of the raw
+	// writer's run and of the operator's cold start.
+	RawLoad, ColdLoad [2]string
+
 	// PeakRSS is the operator's VmHWM at the end; ColdRSS at cold-start convergence.
 	PeakRSS, ColdRSS uint64
 	// Unexpected are generated objects the translation does not expect.
@@ -132,9 +136,11 @@ func runRaw(ctx context.Context, s *server, admin client.Client, res *Result, lo
 	}
 	res.Objects, res.Statuses = e.counts()
 	logf("raw writer: %d objects and %d statuses", res.Objects, res.Statuses)
+	res.RawLoad[0] = loadAverage()
 	if res.Raw, err = rawWrite(ctx, s.config(rawUser), e); err != nil {
 		return err
 	}
+	res.RawLoad[1] = loadAverage()
 	trackCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	tr, err := startTracker(trackCtx, s.admin)
@@ -184,6 +190,7 @@ func runOperator(ctx context.Context, cfg Config, s *server, admin client.Client
 	}
 
 	logf("cold start: starting the operator")
+	res.ColdLoad[0] = loadAverage()
 	t0 := time.Now()
 	op, err := startOperator(bin, kubeconfig, filepath.Join(cfg.Dir, "operator.log"), cfg.Profile)
 	if err != nil {
@@ -200,6 +207,7 @@ func runOperator(ctx context.Context, cfg Config, s *server, admin client.Client
 		return errors.Join(fmt.Errorf("cold start: %w", err), op.running())
 	}
 	res.Operator = last.Sub(t0)
+	res.ColdLoad[1] = loadAverage()
 	if res.ColdRSS, _, err = memory(op.proc.Pid()); err != nil {
 		return err
 	}

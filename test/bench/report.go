@@ -4,6 +4,7 @@ package bench
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
 	"time"
 )
@@ -43,6 +44,8 @@ func (r *Result) Details() string {
 		secs(r.IncrementTotal), r.IncrementWrites)
 	p("edit (targetPort): shadow Service in %s, every output in %s; writes %s", secs(r.Edit), secs(r.EditAll), r.EditWrites)
 	p("operator memory: peak RSS %s (%s at cold-start convergence)", mib(r.PeakRSS), mib(r.ColdRSS))
+	p("machine: %d cores; 1-minute load average %s → %s during the raw writer, %s → %s during the cold start",
+		runtime.NumCPU(), r.RawLoad[0], r.RawLoad[1], r.ColdLoad[0], r.ColdLoad[1])
 	if len(r.Unexpected) > 0 {
 		p("unexpected generated objects: %v", r.Unexpected)
 	}

@@ -39,3 +39,17 @@ func memory(pid int) (peak, current uint64, err error) {
 	}
 	return peak, current, sc.Err()
 }
+
+// loadAverage is the machine's 1-minute load average: with 2 cores shared, it says how much
+// other work competed with a phase.
+func loadAverage() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	fields := strings.Fields(string(data))
+	if len(fields) == 0 {
+		return "?"
+	}
+	return fields[0]
+}
