@@ -48,7 +48,7 @@ func (it item) String() string {
 
 // expected is what the operator must have written for a snapshot of the inputs, from the pure
 // translation: the harness compares the cluster with it, so it follows the translation as it
-// changes.
+// changes. Maps are read-only once built.
 type expected struct {
 	result translate.Result
 	// objects are the generated objects (typed, as translated) and what an apply of each sends.
@@ -57,17 +57,25 @@ type expected struct {
 	// users are the user's objects with an expected status, as listed (the raw writer updates them).
 	users map[ref]client.Object
 	items []item
+	// snap is the snapshot translated, generated Gateways and routes included.
+	snap *translate.Snapshot
 }
 
-// expect lists the inputs from the API server into a translate.Snapshot and translates it. The
-// generated Gateways and HTTPRoutes are in the snapshot too, as the operator would have written
-// them (their statuses feed the user's statuses): without Envoy Gateway nobody judges them, so
-// the user's Gateway and routes stay Pending/Unknown, and the pools' Accepted False.
+// expect lists the inputs from the API server into a translate.Snapshot and translates it
+// (see build).
 func expect(ctx context.Context, c client.Client) (*expected, error) {
 	snap, err := listSnapshot(ctx, c)
 	if err != nil {
 		return nil, err
 	}
+	return build(snap)
+}
+
+// build translates snap. The generated Gateways and HTTPRoutes go into the snapshot too, as the
+// operator would have written them, and it is translated again: the user's statuses mirror
+// theirs. Without Envoy Gateway nobody judges them, so the user's Gateway and routes stay
+// Pending/Unknown, and the pools' Accepted False.
+func build(snap *translate.Snapshot) (*expected, error) {
 	first := translate.Translate(snap)
 	for _, obj := range first.Objects {
 		switch o := obj.(type) {
@@ -85,7 +93,8 @@ func expect(ctx context.Context, c client.Client) (*expected, error) {
 			snap.HTTPRoutes = replaceOrAdd(snap.HTTPRoutes, *r)
 		}
 	}
-	e := &expected{result: translate.Translate(snap), objects: map[ref]client.Object{}, applied: map[ref]map[string]any{}, users: map[ref]client.Object{}}
+	e := &expected{result: translate.Translate(snap), snap: snap,
+		objects: map[ref]client.Object{}, applied: map[ref]map[string]any{}, users: map[ref]client.Object{}}
 	for _, obj := range e.result.Objects {
 		r, err := refOf(obj)
 		if err != nil {

@@ -5,6 +5,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -128,9 +129,11 @@ func endpoint(i, j int, ready *bool) discoveryv1.Endpoint {
 }
 
 // createPools creates the inputs of pools [from, to) with setupWriters parallel writers and
-// returns, per pool (indexed from 0 = pool from), when its last input was written.
-func createPools(ctx context.Context, c client.Client, from, to int) ([]time.Time, error) {
+// returns, per pool (indexed from 0 = pool from), when its last input was written, and the
+// objects as created.
+func createPools(ctx context.Context, c client.Client, from, to int) ([]time.Time, []client.Object, error) {
 	written := make([]time.Time, to-from)
+	created := make([][]client.Object, to-from)
 	next := make(chan int)
 	errs := make(chan error, setupWriters)
 	var wg sync.WaitGroup
@@ -139,13 +142,14 @@ func createPools(ctx context.Context, c client.Client, from, to int) ([]time.Tim
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				for _, obj := range poolInputs(i) {
+				objs := poolInputs(i)
+				for _, obj := range objs {
 					if err := c.Create(ctx, obj); err != nil {
 						errs <- fmt.Errorf("creating %T %s: %w", obj, obj.GetName(), err)
 						return
 					}
 				}
-				written[i-from] = time.Now()
+				written[i-from], created[i-from] = time.Now(), objs
 			}
 		}()
 	}
@@ -165,10 +169,10 @@ func createPools(ctx context.Context, c client.Client, from, to int) ([]time.Tim
 	wg.Wait()
 	select {
 	case err := <-errs:
-		return nil, err
+		return nil, nil, err
 	default:
 	}
-	return written, ctx.Err()
+	return written, slices.Concat(created...), ctx.Err()
 }
 
 // createInputs creates the shared inputs and pools [0, n).
@@ -178,7 +182,7 @@ func createInputs(ctx context.Context, c client.Client, n int) error {
 			return fmt.Errorf("creating %T %s: %w", obj, obj.GetName(), err)
 		}
 	}
-	_, err := createPools(ctx, c, 0, n)
+	_, _, err := createPools(ctx, c, 0, n)
 	return err
 }
 
