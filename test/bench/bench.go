@@ -37,7 +37,8 @@ type Result struct {
 	Raw       time.Duration
 	RawWrites writeStats
 
-	// SteadyWrites are the operator's writes during Steady after the cold start.
+	// SteadyWrites are the operator's writes during Steady after the cold start (the configured
+	// window, or longer when the operator was still busy: see IdleAfter).
 	Steady       time.Duration
 	SteadyWrites []write
 
@@ -57,6 +58,16 @@ type Result struct {
 	// EditAll until every output of the edit was there.
 	Edit, EditAll time.Duration
 	EditWrites    writeStats
+
+	// ColdReconciles are the operator's reconciles until cold-start convergence, SteadyReconciles
+	// those during the steady window, QueuedAfterSteady the reconciles still queued at its end;
+	// IdleAfter is the time from convergence until no controller had work queued or running.
+	// ColdCPU is the operator's CPU time during the cold start, AfterCPU from then until it was
+	// idle or the steady window ended, whichever came later.
+	ColdReconciles, SteadyReconciles string
+	QueuedAfterSteady                float64
+	IdleAfter                        time.Duration
+	ColdCPU, AfterCPU                time.Duration
 
 	// RawLoad and ColdLoad are the machine's load average at the start and end of the raw
 	// writer's run and of the operator's cold start.
@@ -219,9 +230,28 @@ func runOperator(ctx context.Context, cfg Config, s *server, admin client.Client
 	}
 	res.Operator = last.Sub(t0)
 	res.ColdLoad[1] = loadAverage()
-	if res.ColdRSS, _, err = memory(r.op.proc.Pid()); err != nil {
+	pid := r.op.proc.Pid()
+	if res.ColdRSS, _, err = memory(pid); err != nil {
 		return err
 	}
+	coldCPU, err := cpuTime(pid)
+	if err != nil {
+		return err
+	}
+	res.ColdCPU = coldCPU
+	coldStats, err := r.op.controllerStats(ctx)
+	if err != nil {
+		return err
+	}
+	res.ColdReconciles = coldStats.since(controllerStats{})
+	// From convergence on, the metrics tell when the operator has worked off its queues.
+	var idle time.Time
+	idleDone := make(chan error, 1)
+	go func() {
+		var err error
+		idle, _, err = r.op.waitIdle(ctx, phaseTimeout(cfg.Pools))
+		idleDone <- err
+	}()
 	logf("cold start: converged in %s", res.Operator)
 	if cfg.Profile {
 		profiles.heap(ctx, "heap-cold.pprof")
@@ -231,9 +261,27 @@ func runOperator(ctx context.Context, cfg Config, s *server, admin client.Client
 
 	logf("steady state: watching for %s", cfg.Steady)
 	time.Sleep(cfg.Steady)
+	steadyStats, err := r.op.controllerStats(ctx)
+	if err != nil {
+		return err
+	}
+	res.SteadyReconciles, res.QueuedAfterSteady = steadyStats.since(coldStats), steadyStats.queued()
+	// The edit measures propagation, not a backlog: it waits until the operator is idle.
+	if err := <-idleDone; err != nil {
+		return err
+	}
+	res.IdleAfter = idle.Sub(last)
+	afterCPU, err := cpuTime(pid)
+	if err != nil {
+		return err
+	}
+	res.AfterCPU = afterCPU - coldCPU
+	logf("steady state: the operator was idle %s after convergence", secs(res.IdleAfter))
 	b2 := time.Now()
+	// Writes while it drained its queue are steady-state writes too: the window grows to b2.
+	res.Steady = b2.Sub(b1)
 
-	// The edit comes from the steady state: an idle operator, as a user's edit usually finds it.
+	// The edit comes from an idle operator, as a user's edit usually finds it.
 	edit, err := r.edit(ctx, cold)
 	if err != nil {
 		return err

@@ -77,20 +77,15 @@ func expect(ctx context.Context, c client.Client) (*expected, error) {
 // Pending/Unknown, and the pools' Accepted False.
 func build(snap *translate.Snapshot) (*expected, error) {
 	first := translate.Translate(snap)
+	x := newIndexed(snap)
 	for _, obj := range first.Objects {
-		switch o := obj.(type) {
-		case *gwapiv1.Gateway:
-			g := o.DeepCopy()
-			if err := setDesiredHash(g); err != nil {
+		switch obj.(type) {
+		case *gwapiv1.Gateway, *gwapiv1.HTTPRoute:
+			generated := obj.DeepCopyObject().(client.Object)
+			if err := setDesiredHash(generated); err != nil {
 				return nil, err
 			}
-			snap.Gateways = replaceOrAdd(snap.Gateways, *g)
-		case *gwapiv1.HTTPRoute:
-			r := o.DeepCopy()
-			if err := setDesiredHash(r); err != nil {
-				return nil, err
-			}
-			snap.HTTPRoutes = replaceOrAdd(snap.HTTPRoutes, *r)
+			x.put(generated)
 		}
 	}
 	e := &expected{result: translate.Translate(snap), snap: snap,
@@ -175,21 +170,6 @@ func listSnapshot(ctx context.Context, c client.Client) (*translate.Snapshot, er
 
 // defaultEnvoyGatewayClass is the operator's --envoy-gateway-class, at its default.
 const defaultEnvoyGatewayClass = "eg"
-
-// replaceOrAdd puts obj into items in place of the item of the same namespace and name.
-func replaceOrAdd[T any, P interface {
-	*T
-	client.Object
-}](items []T, obj T) []T {
-	key := client.ObjectKeyFromObject(P(&obj))
-	for i := range items {
-		if client.ObjectKeyFromObject(P(&items[i])) == key {
-			items[i] = obj
-			return items
-		}
-	}
-	return append(items, obj)
-}
 
 // setDesiredHash annotates obj with its desired hash, as controllers.Applier writes it.
 func setDesiredHash(obj client.Object) error {

@@ -31,8 +31,8 @@ func buildOperator(ctx context.Context, dir string) (string, error) {
 // operatorProcess is the operator running as its own process, so that its memory is its own.
 type operatorProcess struct {
 	proc *cluster.Process
-	// pprof is the address of its pprof endpoint, or empty.
-	pprof string
+	// metrics is the address of its metrics endpoint; pprof of its pprof endpoint, or empty.
+	metrics, pprof string
 }
 
 // startOperator runs bin against kubeconfig as cmd/main.go runs in the Deployment, minus leader
@@ -42,7 +42,7 @@ func startOperator(bin, kubeconfig, logFile string, pprof bool) (*operatorProces
 	if err != nil {
 		return nil, err
 	}
-	op := &operatorProcess{}
+	op := &operatorProcess{metrics: addrs[0]}
 	pprofAddr := "0"
 	if pprof {
 		op.pprof, pprofAddr = addrs[2], addrs[2]

@@ -17,96 +17,161 @@ import (
 )
 
 // Translating the whole snapshot costs seconds at thousands of pools (translate.Translate scans
-// every route, Service and EndpointSlice for each pool), and during the increment and the edit
+// every route, Service and EndpointSlice for each pool), and during the edit and the increment
 // the harness would spend them while the operator works, on the same two cores. So those phases
 // translate only the pools they touch, with what those reference and the shared objects, and
 // merge the result into the previous expectation; once the operator is done, verify translates
 // everything again and checks the cluster against it, so a translation whose pools depend on
-// each other fails the run rather than fooling it.
+// each other fails the run rather than fooling it. Lookups go through indexes: this must stay
+// linear.
 
 // with returns e updated for objs, the inputs just created or changed.
 func (e *expected) with(objs []client.Object) (*expected, error) {
 	base := e.snap
-	merged := &translate.Snapshot{
+	all := newIndexed(&translate.Snapshot{
 		DefaultEnvoyGatewayClass: base.DefaultEnvoyGatewayClass, ClusterDomain: base.ClusterDomain,
 		GatewayClasses: base.GatewayClasses, Parameters: base.Parameters, Grants: base.Grants,
 		Gateways: slices.Clone(base.Gateways), HTTPRoutes: slices.Clone(base.HTTPRoutes), Pools: slices.Clone(base.Pools),
 		Services: slices.Clone(base.Services), EndpointSlices: slices.Clone(base.EndpointSlices),
-	}
-	part := &translate.Snapshot{
+	})
+	part := newIndexed(&translate.Snapshot{
 		DefaultEnvoyGatewayClass: base.DefaultEnvoyGatewayClass, ClusterDomain: base.ClusterDomain,
 		GatewayClasses: base.GatewayClasses, Parameters: base.Parameters, Grants: base.Grants,
 		Gateways: slices.Clone(base.Gateways),
-	}
+	})
 	for _, obj := range objs {
-		addInput(merged, obj)
-		addInput(part, obj)
+		all.put(obj)
+		part.put(obj)
 	}
-	addReferenced(part, merged)
-	p, err := build(part)
+	part.addReferenced(all)
+	p, err := build(part.snap)
 	if err != nil {
 		return nil, err
 	}
-	for _, g := range p.snap.Gateways {
-		merged.Gateways = replaceOrAdd(merged.Gateways, g)
+	// The generated Gateways and routes, as build added them.
+	for i := range p.snap.Gateways {
+		all.put(&p.snap.Gateways[i])
 	}
-	for _, r := range p.snap.HTTPRoutes {
-		merged.HTTPRoutes = replaceOrAdd(merged.HTTPRoutes, r)
+	for i := range p.snap.HTTPRoutes {
+		all.put(&p.snap.HTTPRoutes[i])
 	}
-	return e.merge(p, merged), nil
+	return e.merge(p, all.snap), nil
 }
 
-// addInput puts an input object into s, in place of its previous version.
-func addInput(s *translate.Snapshot, obj client.Object) {
+// indexed is a snapshot with its inputs indexed by name, and by what references them.
+type indexed struct {
+	snap                              *translate.Snapshot
+	gateways, routes, pools, services map[types.NamespacedName]int
+	slices                            map[types.NamespacedName]int
+	routesOfPool, slicesOfService     map[types.NamespacedName][]int
+}
+
+func newIndexed(s *translate.Snapshot) *indexed {
+	x := &indexed{snap: s, gateways: map[types.NamespacedName]int{}, routes: map[types.NamespacedName]int{},
+		pools: map[types.NamespacedName]int{}, services: map[types.NamespacedName]int{}, slices: map[types.NamespacedName]int{},
+		routesOfPool: map[types.NamespacedName][]int{}, slicesOfService: map[types.NamespacedName][]int{}}
+	for i := range s.Gateways {
+		x.gateways[client.ObjectKeyFromObject(&s.Gateways[i])] = i
+	}
+	for i := range s.HTTPRoutes {
+		x.routes[client.ObjectKeyFromObject(&s.HTTPRoutes[i])] = i
+		x.indexRoute(i)
+	}
+	for i := range s.Pools {
+		x.pools[client.ObjectKeyFromObject(&s.Pools[i])] = i
+	}
+	for i := range s.Services {
+		x.services[client.ObjectKeyFromObject(&s.Services[i])] = i
+	}
+	for i := range s.EndpointSlices {
+		x.slices[client.ObjectKeyFromObject(&s.EndpointSlices[i])] = i
+		x.indexSlice(i)
+	}
+	return x
+}
+
+func (x *indexed) indexRoute(i int) {
+	for _, pool := range translate.PoolRefs(&x.snap.HTTPRoutes[i]) {
+		x.routesOfPool[pool] = append(x.routesOfPool[pool], i)
+	}
+}
+
+func (x *indexed) indexSlice(i int) {
+	sl := &x.snap.EndpointSlices[i]
+	svc := types.NamespacedName{Namespace: sl.Namespace, Name: sl.Labels[discoveryv1.LabelServiceName]}
+	x.slicesOfService[svc] = append(x.slicesOfService[svc], i)
+}
+
+// put puts an input object into the snapshot, in place of its previous version.
+func (x *indexed) put(obj client.Object) {
 	switch o := obj.(type) {
-	case *giev1.InferencePool:
-		s.Pools = replaceOrAdd(s.Pools, *o)
+	case *gwapiv1.Gateway:
+		x.snap.Gateways, _ = upsert(x.snap.Gateways, x.gateways, *o)
 	case *gwapiv1.HTTPRoute:
-		s.HTTPRoutes = replaceOrAdd(s.HTTPRoutes, *o)
+		var i int
+		if x.snap.HTTPRoutes, i = upsert(x.snap.HTTPRoutes, x.routes, *o); i >= 0 {
+			x.indexRoute(i)
+		}
+	case *giev1.InferencePool:
+		x.snap.Pools, _ = upsert(x.snap.Pools, x.pools, *o)
 	case *corev1.Service:
-		s.Services = replaceOrAdd(s.Services, *o)
+		x.snap.Services, _ = upsert(x.snap.Services, x.services, *o)
 	case *discoveryv1.EndpointSlice:
-		s.EndpointSlices = replaceOrAdd(s.EndpointSlices, *o)
+		var i int
+		if x.snap.EndpointSlices, i = upsert(x.snap.EndpointSlices, x.slices, *o); i >= 0 {
+			x.indexSlice(i)
+		}
 	}
 }
 
-// addReferenced completes part from all with what its pools and routes reference or are
-// referenced by: the routes using its pools (and their generated routes), the pools its routes
-// use, and the pools' endpoint pickers with their EndpointSlices.
-func addReferenced(part, all *translate.Snapshot) {
-	for i := range part.HTTPRoutes {
-		for _, nn := range translate.PoolRefs(&part.HTTPRoutes[i]) {
-			if part.Pool(nn) == nil {
-				if p := all.Pool(nn); p != nil {
-					part.Pools = append(part.Pools, *p)
+// upsert replaces the item named as obj, or appends obj; it returns the index of an appended
+// item, else -1. (The inputs of a run never change what they reference, so the reference
+// indexes only grow.)
+func upsert[T any, P interface {
+	*T
+	client.Object
+}](items []T, at map[types.NamespacedName]int, obj T) ([]T, int) {
+	key := client.ObjectKeyFromObject(P(&obj))
+	if i, ok := at[key]; ok {
+		items[i] = obj
+		return items, -1
+	}
+	at[key] = len(items)
+	return append(items, obj), len(items)
+}
+
+// addReferenced completes x from all with what its pools and routes reference or are
+// referenced by: the pools its routes use, the routes using its pools (and their generated
+// routes), and the pools' endpoint pickers with their EndpointSlices.
+func (x *indexed) addReferenced(all *indexed) {
+	for i := range x.snap.HTTPRoutes {
+		for _, nn := range translate.PoolRefs(&x.snap.HTTPRoutes[i]) {
+			if j, ok := all.pools[nn]; ok {
+				if _, have := x.pools[nn]; !have {
+					x.put(&all.snap.Pools[j])
 				}
 			}
 		}
 	}
-	for i := range part.Pools {
-		pool := types.NamespacedName{Namespace: part.Pools[i].Namespace, Name: part.Pools[i].Name}
-		for _, r := range all.RoutesUsingPool(pool) {
+	for i := 0; i < len(x.snap.Pools); i++ {
+		pool := client.ObjectKeyFromObject(&x.snap.Pools[i])
+		for _, j := range all.routesOfPool[pool] {
+			r := &all.snap.HTTPRoutes[j]
 			for _, nn := range []types.NamespacedName{client.ObjectKeyFromObject(r), {Namespace: r.Namespace, Name: translate.GeneratedRouteName(r.Name)}} {
-				if part.HTTPRoute(nn) == nil {
-					if route := all.HTTPRoute(nn); route != nil {
-						part.HTTPRoutes = append(part.HTTPRoutes, *route)
-					}
+				if k, ok := all.routes[nn]; ok {
+					x.put(&all.snap.HTTPRoutes[k])
 				}
 			}
 		}
-		svc, ok := translate.EPPServiceKey(&part.Pools[i])
+		svc, ok := translate.EPPServiceKey(&x.snap.Pools[i])
 		if !ok {
 			continue
 		}
-		if part.Service(svc) == nil {
-			if s := all.Service(svc); s != nil {
-				part.Services = append(part.Services, *s)
-			}
+		if j, ok := all.services[svc]; ok {
+			x.put(&all.snap.Services[j])
 		}
-		for _, sl := range all.EndpointSlices {
-			if sl.Namespace == svc.Namespace && sl.Labels[discoveryv1.LabelServiceName] == svc.Name {
-				part.EndpointSlices = replaceOrAdd(part.EndpointSlices, sl)
-			}
+		for _, j := range all.slicesOfService[svc] {
+			x.put(&all.snap.EndpointSlices[j])
 		}
 	}
 }

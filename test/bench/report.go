@@ -43,6 +43,10 @@ func (r *Result) Details() string {
 	p("increment: %d pools, lag p50 %s, p99 %s, max %s, all in %s (the harness's translation took %s of it); writes %s", r.Increment,
 		secs(percentile(r.IncrementLags, 50)), secs(percentile(r.IncrementLags, 99)), secs(percentile(r.IncrementLags, 100)),
 		secs(r.IncrementTotal), secs(r.IncrementTranslate), r.IncrementWrites)
+	p("operator work: %s reconciles until cold-start convergence, %s more until the end of the steady window, %.0f still queued then; idle (no work queued or running) %s after convergence",
+		r.ColdReconciles, r.SteadyReconciles, r.QueuedAfterSteady, secs(r.IdleAfter))
+	p("operator CPU: %s during the cold start (%.2f cores on average), %s more after it (until idle or the end of the steady window, whichever came later)",
+		secs(r.ColdCPU), r.ColdCPU.Seconds()/r.Operator.Seconds(), secs(r.AfterCPU))
 	p("operator memory: peak RSS %s (%s at cold-start convergence)", mib(r.PeakRSS), mib(r.ColdRSS))
 	p("machine: %d cores; 1-minute load average %s → %s during the raw writer, %s → %s during the cold start",
 		runtime.NumCPU(), r.RawLoad[0], r.RawLoad[1], r.ColdLoad[0], r.ColdLoad[1])
