@@ -59,6 +59,9 @@ type expected struct {
 	items []item
 	// snap is the snapshot translated, generated Gateways and routes included.
 	snap *translate.Snapshot
+	// fresh are the items translated anew when e was derived from another expectation (see
+	// with); the others are the other's, unchanged. Nil when every item is fresh.
+	fresh []item
 }
 
 // expect lists the inputs from the API server into a translate.Snapshot and translates it

@@ -187,6 +187,7 @@ func (e *expected) merge(p *expected, snap *translate.Snapshot) *expected {
 			PoolParents:          maps.Clone(e.result.PoolParents),
 		},
 		objects: maps.Clone(e.objects), applied: maps.Clone(e.applied), users: maps.Clone(e.users), snap: snap,
+		fresh: p.items,
 	}
 	replaced := map[int]bool{}
 	for _, it := range p.items {

@@ -144,7 +144,9 @@ func (t *tracker) evaluate(it item, st *itemState) {
 }
 
 // expect makes e what the tracker waits for. Items already done count from the time their
-// current version was seen, so expect may come after the writes it expects.
+// current version was seen, so expect may come after the writes it expects. Only e's fresh
+// items are evaluated when it has them: the others keep their state (evaluating thousands of
+// objects would compete with the operator).
 func (t *tracker) expect(e *expected) error {
 	watched := map[string]bool{}
 	for _, obj := range watchedKinds {
@@ -156,12 +158,25 @@ func (t *tracker) expect(e *expected) error {
 			return fmt.Errorf("the translation generates %s, a kind the benchmark does not watch: add it to watchedKinds", it)
 		}
 	}
+	fresh := map[item]bool{}
+	for _, it := range e.fresh {
+		fresh[it] = true
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.exp, t.state, t.pending = e, map[item]*itemState{}, len(e.items)
+	prev := t.state
+	t.exp, t.state, t.pending = e, map[item]*itemState{}, 0
 	for _, it := range e.items {
+		if st, ok := prev[it]; ok && e.fresh != nil && !fresh[it] {
+			t.state[it] = st
+			if !st.done {
+				t.pending++
+			}
+			continue
+		}
 		st := &itemState{pool: poolIndex(it, e)}
 		t.state[it] = st
+		t.pending++
 		t.evaluate(it, st)
 	}
 	return nil
