@@ -22,65 +22,6 @@ import (
 // count (a redundant write right after convergence shows as a second write), not in the next.
 const settle = time.Second
 
-// Result is what one run measured.
-type Result struct {
-	Pools int
-	// Objects and Statuses are the numbers of generated objects and statuses the operator must write.
-	Objects, Statuses int
-	Setup             time.Duration
-
-	// Operator is the cold start: from the operator's process start until the last expected
-	// object or status was seen.
-	Operator   time.Duration
-	ColdWrites writeStats
-	// Raw is the sequential raw writer's time for the same writes; RawWrites what it wrote.
-	Raw       time.Duration
-	RawWrites writeStats
-
-	// SteadyWrites are the operator's writes during Steady after the cold start (the configured
-	// window, or longer when the operator was still busy: see IdleAfter).
-	Steady       time.Duration
-	SteadyWrites []write
-
-	// Increment pools (IncrementPercent of Pools) were added while the operator ran;
-	// IncrementLags are, per pool, the time from its last input's write to its last output
-	// (sorted); IncrementTotal from the first input write to the last output.
-	IncrementPercent int
-	Increment        int
-	IncrementLags    []time.Duration
-	IncrementTotal   time.Duration
-	// IncrementTranslate is the harness's own listing and translation of the inputs during the
-	// increment: it competed with the operator for the cores.
-	IncrementTranslate time.Duration
-	IncrementWrites    writeStats
-
-	// Edit is the time from a pool's targetPort change to its shadow Service showing it;
-	// EditAll until every output of the edit was there.
-	Edit, EditAll time.Duration
-	EditWrites    writeStats
-
-	// ColdReconciles are the operator's reconciles until cold-start convergence, SteadyReconciles
-	// those during the steady window, QueuedAfterSteady the reconciles still queued at its end;
-	// IdleAfter is the time from convergence until no controller had work queued or running.
-	// ColdCPU is the operator's CPU time during the cold start, AfterCPU from then until it was
-	// idle or the steady window ended, whichever came later.
-	ColdReconciles, SteadyReconciles string
-	QueuedAfterSteady                float64
-	IdleAfter                        time.Duration
-	ColdCPU, AfterCPU                time.Duration
-
-	// RawLoad and ColdLoad are the machine's load average at the start and end of the raw
-	// writer's run and of the operator's cold start.
-	RawLoad, ColdLoad [2]string
-
-	// PeakRSS is the operator's VmHWM at the end; ColdRSS at cold-start convergence.
-	PeakRSS, ColdRSS uint64
-	// Unexpected are generated objects the translation does not expect.
-	Unexpected []string
-	// Profiles are the files of the profiles taken.
-	Profiles []string
-}
-
 // Run runs the benchmark. logf reports progress.
 func Run(ctx context.Context, cfg Config, logf func(string, ...any)) (*Result, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
@@ -139,44 +80,6 @@ func Run(ctx context.Context, cfg Config, logf func(string, ...any)) (*Result, e
 		return nil, err
 	}
 	return res, runOperator(ctx, cfg, op, opAdmin, bin, res, logf)
-}
-
-// runRaw times the sequential raw writer, checks it wrote what the operator must write, and
-// counts its writes (which also checks the audit counting: it can only write each item once).
-func runRaw(ctx context.Context, s *server, admin client.Client, res *Result, logf func(string, ...any)) error {
-	e, err := expect(ctx, admin)
-	if err != nil {
-		return err
-	}
-	res.Objects, res.Statuses = e.counts()
-	logf("raw writer: %d objects and %d statuses", res.Objects, res.Statuses)
-	res.RawLoad[0] = loadAverage()
-	if res.Raw, err = rawWrite(ctx, s.config(rawUser), e); err != nil {
-		return err
-	}
-	res.RawLoad[1] = loadAverage()
-	trackCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	tr, err := startTracker(trackCtx, s.admin)
-	if err != nil {
-		return err
-	}
-	if err := tr.expect(e); err != nil {
-		return err
-	}
-	if _, err := tr.wait(ctx, time.Minute); err != nil {
-		return fmt.Errorf("the raw writer's result differs from the expected one: %w", err)
-	}
-	ws, err := readWrites(s.auditLog, rawUser)
-	if err != nil {
-		return err
-	}
-	resource, err := resources(admin)
-	if err != nil {
-		return err
-	}
-	res.RawWrites = countWrites(ws, e.items, resource)
-	return nil
 }
 
 // operatorRun is the operator's part of a run.
@@ -426,46 +329,4 @@ func editTargetPort(ctx context.Context, c client.Client, name string, port int3
 	pool.Spec.TargetPorts = []giev1.Port{{Number: giev1.PortNumber(port)}}
 	sent := time.Now()
 	return sent, pool, c.Patch(ctx, pool, patch)
-}
-
-// profiler takes the operator's profiles through its pprof endpoint.
-type profiler struct {
-	op    *operatorProcess
-	dir   string
-	wg    sync.WaitGroup
-	mu    sync.Mutex
-	files []string
-	errs  []error
-}
-
-// cpu profiles the operator's CPU for seconds from now (its start), in the background.
-func (p *profiler) cpu(ctx context.Context, seconds int) {
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		p.save(ctx, "profile", fmt.Sprintf("seconds=%d", seconds), "cpu.pprof")
-	}()
-}
-
-// heap saves a heap profile (after a GC) now.
-func (p *profiler) heap(ctx context.Context, file string) { p.save(ctx, "heap", "gc=1", file) }
-
-func (p *profiler) save(ctx context.Context, name, query, file string) {
-	path := filepath.Join(p.dir, file)
-	err := p.op.profile(ctx, name, query, path)
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if err != nil {
-		p.errs = append(p.errs, err)
-		return
-	}
-	p.files = append(p.files, path)
-}
-
-// wait waits for the CPU profile and returns the files saved.
-func (p *profiler) wait() ([]string, error) {
-	p.wg.Wait()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.files, errors.Join(p.errs...)
 }

@@ -54,3 +54,41 @@ func rawWrite(ctx context.Context, cfg *rest.Config, e *expected) (time.Duration
 	}
 	return time.Since(start), nil
 }
+
+// runRaw times the sequential raw writer, checks it wrote what the operator must write, and
+// counts its writes (which also checks the audit counting: it can only write each item once).
+func runRaw(ctx context.Context, s *server, admin client.Client, res *Result, logf func(string, ...any)) error {
+	e, err := expect(ctx, admin)
+	if err != nil {
+		return err
+	}
+	res.Objects, res.Statuses = e.counts()
+	logf("raw writer: %d objects and %d statuses", res.Objects, res.Statuses)
+	res.RawLoad[0] = loadAverage()
+	if res.Raw, err = rawWrite(ctx, s.config(rawUser), e); err != nil {
+		return err
+	}
+	res.RawLoad[1] = loadAverage()
+	trackCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	tr, err := startTracker(trackCtx, s.admin)
+	if err != nil {
+		return err
+	}
+	if err := tr.expect(e); err != nil {
+		return err
+	}
+	if _, err := tr.wait(ctx, time.Minute); err != nil {
+		return fmt.Errorf("the raw writer's result differs from the expected one: %w", err)
+	}
+	ws, err := readWrites(s.auditLog, rawUser)
+	if err != nil {
+		return err
+	}
+	resource, err := resources(admin)
+	if err != nil {
+		return err
+	}
+	res.RawWrites = countWrites(ws, e.items, resource)
+	return nil
+}
