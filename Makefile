@@ -48,7 +48,7 @@ envtest: ## Build kube-apiserver and etcd for envtest (first run only) and print
 SKIP_E2E ?=
 
 .PHONY: test
-test: manifests generate fmt vet ## Run all tests: unit, golden, envtest integration, the benchmark at 20 pools, then test-e2e and conformance (SKIP_E2E=1 skips those two).
+test: manifests generate helm fmt vet ## Run all tests: unit, golden, envtest integration, the benchmark at 20 pools, then test-e2e and conformance (SKIP_E2E=1 skips those two).
 	KUBEBUILDER_ASSETS="$$($(BUILD_TOOL) envtest)" go test ./... $(GO_TEST_FLAGS)
 	KUBEBUILDER_ASSETS="$$($(BUILD_TOOL) envtest)" go test -tags bench -run '^TestBenchSmall$$' -count=1 ./test/bench/
 ifneq ($(SKIP_E2E),1)
@@ -144,6 +144,19 @@ deploy: manifests ## Deploy the operator into the current cluster with image IMG
 .PHONY: undeploy
 undeploy: ## Remove the operator from the current cluster.
 	$(KUSTOMIZE) build config/default | kubectl delete --ignore-not-found -f -
+
+##@ Helm chart
+
+# The chart (charts/inferencepool-operator); make helm-package writes it to dist/ for VERSION.
+CHART_DIST ?= dist
+
+.PHONY: helm
+helm: manifests ## Regenerate the chart's CRD (crds/), RBAC (templates/rbac/) and PrometheusRule from config/; commit the result.
+	go run ./hack/helmchart generate
+
+.PHONY: helm-package
+helm-package: helm ## Package the chart at VERSION (appVersion vVERSION) into dist/ (CHART_DIST); same bytes every run (mtimes: SOURCE_DATE_EPOCH, else 0).
+	go run ./hack/helmchart package --version $(VERSION) --out $(CHART_DIST)
 
 ##@ OLM bundle
 

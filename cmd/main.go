@@ -50,7 +50,7 @@ func main() {
 		HealthProbeBindAddress:  probeAddr,
 		PprofBindAddress:        pprofAddr,
 		LeaderElection:          leaderElect,
-		LeaderElectionID:        "inferencepool-operator.inferencepool-operator.io",
+		LeaderElectionID:        controllers.LeaderElectionID,
 		LeaderElectionNamespace: leaderElectionNS,
 	}))
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
+	gwapiv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
 
 	"github.com/inferencepool-operator/inferencepool-operator/api/v1alpha1"
 	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate"
@@ -31,7 +32,7 @@ type GatewayReconciler struct {
 }
 
 // gatewayKinds are the kinds generated from a Gateway (pruned when no longer desired).
-var gatewayKinds = []client.ObjectList{&gwapiv1.GatewayList{}, &egv1a1.ClientTrafficPolicyList{}}
+var gatewayKinds = []client.ObjectList{&gwapiv1.GatewayList{}, &egv1a1.ClientTrafficPolicyList{}, &gwapiv1beta1.ReferenceGrantList{}}
 
 func (r *GatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	src := translate.Source{Kind: "Gateway", Namespace: req.Namespace, Name: req.Name}
@@ -54,6 +55,10 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		return ctrl.Result{}, err
 	}
 	if err := snap.addGateway(types.NamespacedName{Namespace: gw.Namespace, Name: translate.GeneratedGatewayName(gw.Name)}); err != nil {
+		return ctrl.Result{}, err
+	}
+	// The user's ClientTrafficPolicy the generated one carries.
+	if err := snap.addPoliciesOf(translate.KindClientTrafficPolicy); err != nil {
 		return ctrl.Result{}, err
 	}
 	res := translate.TranslateGateway(snap.snap, gw)
@@ -98,6 +103,8 @@ func (r *GatewayReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&gwapiv1.Gateway{}, builder.WithPredicates(notGenerated)).
 		Watches(&gwapiv1.Gateway{}, handler.EnqueueRequestsFromMapFunc(sourceOf("Gateway"))).
 		Watches(&egv1a1.ClientTrafficPolicy{}, handler.EnqueueRequestsFromMapFunc(sourceOf("Gateway"))).
+		Watches(&gwapiv1beta1.ReferenceGrant{}, handler.EnqueueRequestsFromMapFunc(sourceOf("Gateway"))).
+		Watches(&egv1a1.ClientTrafficPolicy{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysOfPolicy), builder.WithPredicates(notGenerated)).
 		Watches(&gwapiv1.GatewayClass{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysOfClass)).
 		Watches(&v1alpha1.InferenceGatewayParameters{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysOfParameters)).
 		Complete(r)
@@ -113,4 +120,8 @@ func (r *GatewayReconciler) gatewaysOfParameters(ctx context.Context, o client.O
 		out = append(out, gatewaysOfClass(ctx, r.Client, class)...)
 	}
 	return out
+}
+
+func (r *GatewayReconciler) gatewaysOfPolicy(ctx context.Context, o client.Object) []reconcile.Request {
+	return gatewaysOfPolicy(ctx, r.Client, o)
 }

@@ -2,7 +2,9 @@ package controllers
 
 import (
 	"context"
+	"strings"
 
+	egv1a1 "github.com/envoyproxy/gateway/api/v1alpha1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -27,7 +29,46 @@ const (
 	indexClassParameters = "gatewayclass.parameters"
 	// indexPoolEPPService: InferencePool → "namespace/name" of its endpoint picker's Service.
 	indexPoolEPPService = "inferencepool.eppService"
+	// indexPolicyTargets: a user's Envoy Gateway policy → "Gateway/namespace/name" and
+	// "HTTPRoute/namespace/name" of every object its targetRefs name, and policySelectorKey when
+	// it has targetSelectors (those are matched against labels when needed).
+	indexPolicyTargets = "policy.targets"
+	// indexPolicyCarries: a generated policy → the "Kind/namespace/name" of every user policy
+	// whose settings it carries (translate.AnnotationCarries).
+	indexPolicyCarries = "policy.carries"
 )
+
+// policySelectorKey is the indexPolicyTargets key of every policy with targetSelectors.
+const policySelectorKey = "selector"
+
+// policyObjects are the Envoy Gateway policy kinds the operator carries over, as empty objects.
+func policyObjects() map[string]client.Object {
+	return map[string]client.Object{
+		translate.KindSecurityPolicy:       &egv1a1.SecurityPolicy{},
+		translate.KindBackendTrafficPolicy: &egv1a1.BackendTrafficPolicy{},
+		translate.KindClientTrafficPolicy:  &egv1a1.ClientTrafficPolicy{},
+		translate.KindEnvoyExtensionPolicy: &egv1a1.EnvoyExtensionPolicy{},
+	}
+}
+
+// policyTargetKeys are the indexPolicyTargets keys of a user's policy.
+func policyTargetKeys(o client.Object) []string {
+	if o.GetLabels()[translate.LabelManagedBy] == translate.ManagedByValue {
+		return nil
+	}
+	refs := translate.UserPolicy{Object: o}.Targets()
+	var out []string
+	for _, ref := range refs.GetTargetRefs() {
+		out = append(out, targetKey(string(ref.Kind), types.NamespacedName{Namespace: o.GetNamespace(), Name: string(ref.Name)}))
+	}
+	if len(refs.TargetSelectors) > 0 {
+		out = append(out, policySelectorKey)
+	}
+	return out
+}
+
+// targetKey is the indexPolicyTargets key of an object of kind.
+func targetKey(kind string, nn types.NamespacedName) string { return kind + "/" + nn.String() }
 
 func nnKeys(nns []types.NamespacedName) []string {
 	out := make([]string, len(nns))
@@ -67,6 +108,19 @@ func setupIndexes(ctx context.Context, mgr manager.Manager) error {
 		return nil
 	}); err != nil {
 		return err
+	}
+	for _, obj := range policyObjects() {
+		if err := idx.IndexField(ctx, obj, indexPolicyTargets, policyTargetKeys); err != nil {
+			return err
+		}
+		if err := idx.IndexField(ctx, obj, indexPolicyCarries, func(o client.Object) []string {
+			if c := o.GetAnnotations()[translate.AnnotationCarries]; c != "" {
+				return strings.Split(c, "+")
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
 	}
 	return idx.IndexField(ctx, &gwapiv1.GatewayClass{}, indexClassParameters, func(o client.Object) []string {
 		ref := o.(*gwapiv1.GatewayClass).Spec.ParametersRef

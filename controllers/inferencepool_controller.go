@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -97,6 +98,10 @@ func (r *InferencePoolReconciler) snapshot(ctx context.Context, pool *giev1.Infe
 	if err := b.addEndpointPicker(pool); err != nil {
 		return nil, err
 	}
+	// The user's policies the pool's own policies carry onto its rules.
+	if err := b.addPoliciesOf(translate.KindBackendTrafficPolicy, translate.KindEnvoyExtensionPolicy); err != nil {
+		return nil, err
+	}
 	return b.snap, nil
 }
 
@@ -135,8 +140,12 @@ func (r *InferencePoolReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&gwapiv1beta1.ReferenceGrant{}, handler.EnqueueRequestsFromMapFunc(r.poolsOfGrant)).
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.poolsOfService)).
 		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(r.poolsOfEndpointSlice))
-	for _, obj := range []client.Object{&egv1a1.BackendTrafficPolicy{}, &egv1a1.EnvoyExtensionPolicy{}, &egv1a1.Backend{}, &gwapiv1.BackendTLSPolicy{}} {
+	for _, obj := range []client.Object{&egv1a1.BackendTrafficPolicy{}, &egv1a1.EnvoyExtensionPolicy{}, &egv1a1.Backend{}, &gwapiv1.BackendTLSPolicy{}, &gwapiv1beta1.ReferenceGrant{}} {
 		b = b.Watches(obj, handler.EnqueueRequestsFromMapFunc(sourceOf(translate.InferencePoolKind)))
+	}
+	// The user's policies whose settings the pool's policies carry.
+	for _, obj := range []client.Object{&egv1a1.BackendTrafficPolicy{}, &egv1a1.EnvoyExtensionPolicy{}} {
+		b = b.Watches(obj, handler.EnqueueRequestsFromMapFunc(r.poolsOfPolicy), builder.WithPredicates(notGenerated))
 	}
 	return b.Complete(r)
 }
@@ -197,4 +206,20 @@ func (r *InferencePoolReconciler) poolsOfEndpointSlice(ctx context.Context, o cl
 		return nil
 	}
 	return poolsOfIndex(ctx, r.Client, indexPoolEPPService, types.NamespacedName{Namespace: o.GetNamespace(), Name: svc}.String())
+}
+
+// poolsOfPolicy maps a user's BackendTrafficPolicy or EnvoyExtensionPolicy to the pools of the
+// routes it may target: those it names, those attached to a Gateway it names, those its
+// targetSelectors may select.
+func (r *InferencePoolReconciler) poolsOfPolicy(ctx context.Context, o client.Object) []reconcile.Request {
+	var routes []gwapiv1.HTTPRoute
+	refs := translate.UserPolicy{Object: o}.Targets()
+	for _, ref := range refs.GetTargetRefs() {
+		nn := types.NamespacedName{Namespace: o.GetNamespace(), Name: string(ref.Name)}
+		routes = append(routes, routesOfTarget(ctx, r.Client, string(ref.Kind), nn)...)
+	}
+	for _, sel := range refs.TargetSelectors {
+		routes = append(routes, routesOfSelector(ctx, r.Client, o.GetNamespace(), sel)...)
+	}
+	return poolsOf(routes)
 }

@@ -538,10 +538,13 @@ func TestSteadyStateMakesNoWrites(t *testing.T) {
 	// And through a periodic resync of the cache, which reconciles every pool.
 	writes.reset()
 	before = reconcileTotal(t, "inferencepool")
-	time.Sleep(testSyncPeriod + 2*time.Second)
-	if n := reconcileTotal(t, "inferencepool") - before; n < float64(len(pools)) {
-		t.Errorf("only %v pool reconciles during a resync period, want at least %d", n, len(pools))
-	}
+	waitResync(t, reconcileCounts(t, "inferencepool", "httproute", "gateway"))
+	eventuallyWithin(t, resyncWait, func() error {
+		if n := reconcileTotal(t, "inferencepool") - before; n < float64(len(pools)) {
+			return fmt.Errorf("only %v pool reconciles since the resync began, want at least %d", n, len(pools))
+		}
+		return nil
+	})
 	if w := writes.matching(ours); len(w) != 0 {
 		t.Errorf("writes during a resync period in steady state: %v", w)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 
+	egv1a1 "github.com/envoyproxy/gateway/api/v1alpha1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -132,6 +133,80 @@ func poolsOfIndex(ctx context.Context, c client.Reader, index, value string) []r
 	out := make([]reconcile.Request, len(pools.Items))
 	for i := range pools.Items {
 		out[i] = reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&pools.Items[i])}
+	}
+	return out
+}
+
+// routesOfTarget lists the user's routes a policy target reaches: the route itself, or the
+// routes attached to the Gateway.
+func routesOfTarget(ctx context.Context, c client.Reader, kind string, nn types.NamespacedName) []gwapiv1.HTTPRoute {
+	switch kind {
+	case "Gateway":
+		return routesOfGateway(ctx, c, nn)
+	case "HTTPRoute":
+		route := &gwapiv1.HTTPRoute{}
+		if err := c.Get(ctx, nn, route); err == nil {
+			return []gwapiv1.HTTPRoute{*route}
+		}
+	}
+	return nil
+}
+
+// routesOfSelector lists the routes a policy's targetSelector (of a policy in ns) may reach:
+// the routes it selects, or those attached to the Gateways it selects.
+func routesOfSelector(ctx context.Context, c client.Reader, ns string, sel egv1a1.TargetSelector) []gwapiv1.HTTPRoute {
+	ls, err := labelSelectorOf(sel)
+	if err != nil {
+		return nil
+	}
+	opts := []client.ListOption{client.MatchingLabelsSelector{Selector: ls}}
+	if sel.Namespaces == nil || sel.Namespaces.From == "" || sel.Namespaces.From == egv1a1.TargetNamespaceFromSame {
+		opts = append(opts, client.InNamespace(ns))
+	}
+	switch sel.Kind {
+	case "HTTPRoute":
+		list := &gwapiv1.HTTPRouteList{}
+		if err := c.List(ctx, list, opts...); err == nil {
+			return list.Items
+		}
+	case "Gateway":
+		list := &gwapiv1.GatewayList{}
+		if err := c.List(ctx, list, opts...); err != nil {
+			return nil
+		}
+		var out []gwapiv1.HTTPRoute
+		for i := range list.Items {
+			out = append(out, routesOfGateway(ctx, c, client.ObjectKeyFromObject(&list.Items[i]))...)
+		}
+		return out
+	}
+	return nil
+}
+
+// gatewaysOfPolicy maps a user's ClientTrafficPolicy to the Gateways it may target.
+func gatewaysOfPolicy(ctx context.Context, c client.Reader, o client.Object) []reconcile.Request {
+	var out []reconcile.Request
+	refs := translate.UserPolicy{Object: o}.Targets()
+	for _, ref := range refs.GetTargetRefs() {
+		if ref.Kind == "Gateway" {
+			out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: string(ref.Name)}})
+		}
+	}
+	for _, sel := range refs.TargetSelectors {
+		ls, err := labelSelectorOf(sel)
+		if err != nil || sel.Kind != "Gateway" {
+			continue
+		}
+		opts := []client.ListOption{client.MatchingLabelsSelector{Selector: ls}}
+		if sel.Namespaces == nil || sel.Namespaces.From == "" || sel.Namespaces.From == egv1a1.TargetNamespaceFromSame {
+			opts = append(opts, client.InNamespace(o.GetNamespace()))
+		}
+		list := &gwapiv1.GatewayList{}
+		if err := c.List(ctx, list, opts...); err == nil {
+			for i := range list.Items {
+				out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+			}
+		}
 	}
 	return out
 }

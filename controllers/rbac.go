@@ -17,11 +17,15 @@ package controllers
 // Our parameters: read only.
 // +kubebuilder:rbac:groups=inferencepool-operator.io,resources=inferencegatewayparameters,verbs=get;list;watch
 //
-// Envoy Gateway: the policies and Backends the operator generates.
-// +kubebuilder:rbac:groups=gateway.envoyproxy.io,resources=backendtrafficpolicies;envoyextensionpolicies;clienttrafficpolicies;backends,verbs=get;list;watch;create;update;patch;delete
+// Envoy Gateway: the policies and Backends the operator generates; the users' policies it
+// carries over are read, and only their status written.
+// +kubebuilder:rbac:groups=gateway.envoyproxy.io,resources=backendtrafficpolicies;envoyextensionpolicies;clienttrafficpolicies;securitypolicies;backends,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=gateway.envoyproxy.io,resources=backendtrafficpolicies/status;envoyextensionpolicies/status;clienttrafficpolicies/status;securitypolicies/status,verbs=get;update;patch
 //
 // Core: shadow Services (write), EPP Services and their EndpointSlices (read, for
 // ResolvedRefs and FailOpen), events on the user's objects.
 // +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=get;list;watch
+// Namespaces (read): the labels policies' targetSelectors select namespaces by.
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch

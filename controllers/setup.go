@@ -12,6 +12,11 @@ import (
 	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate"
 )
 
+// LeaderElectionID is the name of the Lease the manager's replicas elect their leader with. It is
+// also the name label of controller-runtime's leader_election_master_status metric, which the
+// InferencePoolOperatorNoLeader alert (config/prometheus) selects.
+const LeaderElectionID = "inferencepool-operator.inferencepool-operator.io"
+
 // Options configure the operator's controllers.
 type Options struct {
 	// DefaultEnvoyGatewayClass is the Envoy Gateway GatewayClass used by the generated Gateways
@@ -42,7 +47,15 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error
 	if err := (&HTTPRouteReconciler{Client: c, Applier: applier, Status: status, Recorder: recorder, Options: opts}).SetupWithManager(mgr); err != nil {
 		return err
 	}
-	return (&InferencePoolReconciler{Client: c, Applier: applier, Status: status, Recorder: recorder, Options: opts}).SetupWithManager(mgr)
+	if err := (&InferencePoolReconciler{Client: c, Applier: applier, Status: status, Recorder: recorder, Options: opts}).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	for _, kind := range translate.PolicyKinds {
+		if err := (&PolicyReconciler{Kind: kind, Client: c, Applier: applier, Status: status, Recorder: recorder, Options: opts}).SetupWithManager(mgr); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ManagerOptions completes opts with what every manager running these controllers needs: the

@@ -28,6 +28,9 @@ type snapshotBuilder struct {
 	pools    map[types.NamespacedName]bool
 	services map[types.NamespacedName]bool
 	grantNS  map[string]bool
+	policies map[string]bool
+	// namespaces is true once every Namespace is in the snapshot.
+	namespaces bool
 }
 
 // newSnapshot starts a snapshot with every GatewayClass and InferenceGatewayParameters (few,
@@ -38,6 +41,7 @@ func newSnapshot(ctx context.Context, c client.Reader, opts Options) (*snapshotB
 		snap:     &translate.Snapshot{DefaultEnvoyGatewayClass: opts.DefaultEnvoyGatewayClass, ClusterDomain: opts.ClusterDomain},
 		gateways: map[types.NamespacedName]bool{}, routes: map[types.NamespacedName]bool{},
 		pools: map[types.NamespacedName]bool{}, services: map[types.NamespacedName]bool{}, grantNS: map[string]bool{},
+		policies: map[string]bool{},
 	}
 	classes := &gwapiv1.GatewayClassList{}
 	if err := c.List(ctx, classes); err != nil {

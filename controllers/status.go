@@ -2,7 +2,9 @@ package controllers
 
 import (
 	"context"
+	"reflect"
 
+	egv1a1 "github.com/envoyproxy/gateway/api/v1alpha1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -197,4 +199,54 @@ func poolParentRefEqual(a, b giev1.ParentReference) bool {
 		kb = "Gateway"
 	}
 	return ga == gb && ka == kb && a.Namespace == b.Namespace && a.Name == b.Name
+}
+
+// maxPolicyAncestors is Gateway API's limit on a policy's status.ancestors.
+const maxPolicyAncestors = 16
+
+// writePolicyAncestors sets the policy's status entries of our controller to desired, leaving
+// the entries of other controllers untouched; ours are cut so that all fit Gateway API's limit.
+func (w *statusWriter) writePolicyAncestors(ctx context.Context, obj client.Object, desired []gwapiv1.PolicyAncestorStatus) (bool, error) {
+	return w.update(ctx, obj, func() bool {
+		st := policyStatus(obj)
+		if st == nil {
+			return false
+		}
+		foreign := 0
+		for _, a := range st.Ancestors {
+			if string(a.ControllerName) != translate.ControllerName {
+				foreign++
+			}
+		}
+		if room := maxPolicyAncestors - foreign; len(desired) > room {
+			desired = desired[:max(room, 0)]
+		}
+		next := mergeParents(st.Ancestors, desired,
+			func(e gwapiv1.PolicyAncestorStatus) bool { return string(e.ControllerName) == translate.ControllerName },
+			func(a, b gwapiv1.PolicyAncestorStatus) bool { return reflect.DeepEqual(a.AncestorRef, b.AncestorRef) },
+			func(e *gwapiv1.PolicyAncestorStatus) *[]metav1.Condition { return &e.Conditions }, w.now())
+		if len(next) == len(st.Ancestors) && (len(next) == 0 || equality.Semantic.DeepEqual(next, st.Ancestors)) {
+			return false
+		}
+		if next == nil {
+			next = []gwapiv1.PolicyAncestorStatus{}
+		}
+		st.Ancestors = next
+		return true
+	})
+}
+
+// policyStatus points at the status of a policy of a carried-over kind.
+func policyStatus(obj client.Object) *gwapiv1.PolicyStatus {
+	switch p := obj.(type) {
+	case *egv1a1.SecurityPolicy:
+		return &p.Status
+	case *egv1a1.BackendTrafficPolicy:
+		return &p.Status
+	case *egv1a1.ClientTrafficPolicy:
+		return &p.Status
+	case *egv1a1.EnvoyExtensionPolicy:
+		return &p.Status
+	}
+	return nil
 }

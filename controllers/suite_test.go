@@ -46,6 +46,10 @@ const (
 	// a test that passes within waitTimeout was served by a watch, not by a periodic resync,
 	// and short enough that the steady-state test can wait past one resync.
 	testSyncPeriod = 20 * time.Second
+	// resyncWait bounds the wait for a periodic resync to reach a controller: controller-runtime
+	// jitters each informer's period (0.9 to 1.1 times testSyncPeriod), and a handler added after
+	// its informer started may miss the first tick, so it can take up to twice that.
+	resyncWait = testSyncPeriod*22/10 + 5*time.Second
 	// waitTimeout bounds every eventually/consistently; generous for 2 shared cores.
 	waitTimeout  = 15 * time.Second
 	pollInterval = 100 * time.Millisecond
@@ -306,6 +310,31 @@ func inNamespace(ns string, clusterNames ...string) func(write) bool {
 // server off). A test that asserts "nothing was written" uses them to prove a reconcile ran.
 
 // reconcileTotal is the number of reconciles the named controller finished, any result.
+// waitResync waits until each controller has reconciled again after a periodic resync of the
+// cache (its reconcile count passes the one given).
+func waitResync(t *testing.T, before map[string]float64) {
+	t.Helper()
+	eventuallyWithin(t, resyncWait, func() error {
+		for c, n := range before {
+			if reconcileTotal(t, c) <= n {
+				return fmt.Errorf("controller %s has not reconciled since (%v)", c, n)
+			}
+		}
+		return nil
+	})
+	time.Sleep(time.Second) // let the reconciles in flight finish
+}
+
+// reconcileCounts reads the reconcile counts of the controllers, for waitResync.
+func reconcileCounts(t *testing.T, controllers ...string) map[string]float64 {
+	t.Helper()
+	out := map[string]float64{}
+	for _, c := range controllers {
+		out[c] = reconcileTotal(t, c)
+	}
+	return out
+}
+
 func reconcileTotal(t *testing.T, controller string) float64 {
 	t.Helper()
 	families, err := crmetrics.Registry.Gather()

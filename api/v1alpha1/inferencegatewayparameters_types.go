@@ -14,6 +14,10 @@ const (
 	DefaultMessageTimeout = Duration("10s")
 	DefaultTLSMode        = TLSModeInsecureSkipVerify
 	DefaultFallbackType   = FallbackLeastRequest
+	// DefaultRequestTimeout switches Envoy's 15 s route timeout off: an LLM response can take
+	// minutes. DefaultStreamIdleTimeout still bounds a stream on which nothing moves.
+	DefaultRequestTimeout    = Duration("0s")
+	DefaultStreamIdleTimeout = Duration("1h")
 )
 
 // Duration is a Gateway API duration string, e.g. "10s", "500ms" or "1m30s".
@@ -69,6 +73,12 @@ type InferenceGatewayParametersSpec struct {
 	//
 	// +optional
 	LoadBalancer *LoadBalancerSettings `json:"loadBalancer,omitempty"`
+
+	// RouteTimeouts are the timeouts of the generated route rules that send traffic to an
+	// InferencePool, where the user's HTTPRoute rule sets no timeouts of its own.
+	//
+	// +optional
+	RouteTimeouts *RouteTimeouts `json:"routeTimeouts,omitempty"`
 
 	// StripClientDestinationHeader removes x-gateway-destination-endpoint from client requests
 	// before the EPP runs, so a client cannot pick a pod itself. Default true.
@@ -129,6 +139,38 @@ type LoadBalancerSettings struct {
 	FallbackType FallbackType `json:"fallbackType,omitempty"`
 }
 
+// RouteTimeouts are the timeouts the operator gives a generated rule that uses an InferencePool.
+// A rule of the user's HTTPRoute that sets `timeouts` keeps its own: these apply only where it
+// sets none. Without them Envoy Gateway sets no route timeout, and Envoy's default of 15 s cuts
+// every response that takes longer, which most LLM generations do.
+//
+// +kubebuilder:validation:XValidation:rule="!(has(self.request) && has(self.backendRequest) && duration(self.request) != duration('0s') && duration(self.backendRequest) > duration(self.request))",message="backendRequest must not be longer than request (unless request is 0s: no limit)"
+type RouteTimeouts struct {
+	// Request bounds the whole request, from the first byte received to the last byte of the
+	// response sent (Gateway API `timeouts.request`). Default "0s": no limit, since a
+	// completion can stream for minutes; streamIdle still bounds a stream that stalls.
+	//
+	// +optional
+	// +kubebuilder:default="0s"
+	Request *Duration `json:"request,omitempty"`
+
+	// BackendRequest bounds each request to a model server, retries included separately
+	// (Gateway API `timeouts.backendRequest`). Default: unset (only request applies).
+	//
+	// +optional
+	BackendRequest *Duration `json:"backendRequest,omitempty"`
+
+	// StreamIdle bounds how long a request or response stream may go without a byte moving in
+	// either direction (Envoy's route `idle_timeout`, set through the pool's
+	// BackendTrafficPolicy). Default "1h". It cannot be switched off: with no request timeout,
+	// it is what ends a stream whose model server hangs.
+	//
+	// +optional
+	// +kubebuilder:default="1h"
+	// +kubebuilder:validation:XValidation:rule="duration(self) > duration('0s')",message="streamIdle must be longer than 0s: it is what ends a stalled stream"
+	StreamIdle *Duration `json:"streamIdle,omitempty"`
+}
+
 // InferenceGatewayParameters holds the settings of one GatewayClass of the operator, referenced
 // from the class's spec.parametersRef (group inferencepool-operator.io, kind InferenceGatewayParameters).
 //
@@ -138,6 +180,7 @@ type LoadBalancerSettings struct {
 // +kubebuilder:printcolumn:name="TLS",type=string,JSONPath=`.spec.endpointPicker.tls.mode`
 // +kubebuilder:printcolumn:name="Timeout",type=string,JSONPath=`.spec.endpointPicker.messageTimeout`
 // +kubebuilder:printcolumn:name="Fallback",type=string,JSONPath=`.spec.loadBalancer.fallbackType`
+// +kubebuilder:printcolumn:name="Request Timeout",type=string,JSONPath=`.spec.routeTimeouts.request`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type InferenceGatewayParameters struct {
 	metav1.TypeMeta   `json:",inline"`

@@ -2,6 +2,7 @@ package translate
 
 import (
 	"fmt"
+	"strings"
 
 	egv1a1 "github.com/envoyproxy/gateway/api/v1alpha1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -42,7 +43,7 @@ func TranslateGateway(s *Snapshot, gw *gwapiv1.Gateway) GatewayResult {
 	generated := GeneratedGateway(gw, settings)
 	res := GatewayResult{Objects: []client.Object{generated}}
 	if settings.StripClientDestinationHeader {
-		res.Objects = append(res.Objects, clientTrafficPolicy(gw))
+		res.Objects = append(res.Objects, clientTrafficPolicy(s, gw)...)
 	}
 	res.Status = mirrorGatewayStatus(gw, generated, s.Gateway(types.NamespacedName{Namespace: gw.Namespace, Name: generated.Name}))
 	return res
@@ -61,25 +62,78 @@ func GeneratedGateway(gw *gwapiv1.Gateway, settings Settings) *gwapiv1.Gateway {
 }
 
 // clientTrafficPolicy removes the destination header from client requests before any filter
-// runs, so only the endpoint picker can choose the pod.
-func clientTrafficPolicy(gw *gwapiv1.Gateway) *egv1a1.ClientTrafficPolicy {
-	return &egv1a1.ClientTrafficPolicy{
+// runs, so only the endpoint picker can choose the pod. It holds the Gateway's slot for
+// ClientTrafficPolicies (one per Gateway; Envoy Gateway does not merge them), so it carries the
+// settings of the user's Gateway-level ClientTrafficPolicy, if any, with the removal added: a
+// user's policy cannot switch it off. Listener-level ones are carried over with the removal too
+// (carryover.go). It returns the policy and the ReferenceGrants its carried references need.
+func clientTrafficPolicy(s *Snapshot, gw *gwapiv1.Gateway) []client.Object {
+	ctp := &egv1a1.ClientTrafficPolicy{
 		TypeMeta: metav1.TypeMeta{APIVersion: egv1a1.GroupVersion.String(), Kind: egv1a1.KindClientTrafficPolicy},
 		ObjectMeta: objectMeta(gatewaySource(gw), gw.Namespace, ClientTrafficPolicyName(gw.Name),
 			controllerRef(gwapiv1.GroupVersion.String(), "Gateway", gw)),
-		Spec: egv1a1.ClientTrafficPolicySpec{
-			PolicyTargetReferences: egv1a1.PolicyTargetReferences{
-				TargetRefs: []gwapiv1.LocalPolicyTargetReferenceWithSectionName{{
-					LocalPolicyTargetReference: gwapiv1.LocalPolicyTargetReference{
-						Group: gwapiv1.GroupName, Kind: "Gateway", Name: gwapiv1.ObjectName(GeneratedGatewayName(gw.Name)),
-					},
-				}},
-			},
-			Headers: &egv1a1.HeaderSettings{
-				EarlyRequestHeaders: &egv1a1.HTTPHeaderFilter{Remove: []string{DestinationHeader}},
-			},
-		},
 	}
+	grants := grantNeeds{}
+	nn := types.NamespacedName{Namespace: gw.Namespace, Name: gw.Name}
+	if p, ok := s.attachmentsOf(KindClientTrafficPolicy).holder[PolicyTarget{Kind: "Gateway", NN: nn}]; ok {
+		ctp.Spec = *p.Object.(*egv1a1.ClientTrafficPolicy).Spec.DeepCopy()
+		grants.add(rehomeClientTraffic(&ctp.Spec, p.Object.GetNamespace(), gw.Namespace)...)
+		ctp.Annotations[AnnotationCarries] = p.Key()
+	}
+	ctp.Spec.PolicyTargetReferences = egv1a1.PolicyTargetReferences{
+		TargetRefs: []gwapiv1.LocalPolicyTargetReferenceWithSectionName{{
+			LocalPolicyTargetReference: gwapiv1.LocalPolicyTargetReference{
+				Group: gwapiv1.GroupName, Kind: "Gateway", Name: gwapiv1.ObjectName(GeneratedGatewayName(gw.Name)),
+			},
+		}},
+	}
+	removeDestinationHeader(&ctp.Spec)
+	return append([]client.Object{ctp}, grants.objects(gatewaySource(gw), gw, gwapiv1.GroupVersion.String())...)
+}
+
+// removeDestinationHeader makes spec remove the destination header from client requests early,
+// dropping any setting of it.
+func removeDestinationHeader(spec *egv1a1.ClientTrafficPolicySpec) {
+	if spec.Headers == nil {
+		spec.Headers = &egv1a1.HeaderSettings{}
+	}
+	h := spec.Headers.EarlyRequestHeaders
+	if h == nil {
+		h = &egv1a1.HTTPHeaderFilter{}
+		spec.Headers.EarlyRequestHeaders = h
+	}
+	h.Set = withoutHeader(h.Set, DestinationHeader)
+	h.Add = withoutHeader(h.Add, DestinationHeader)
+	for _, r := range h.Remove {
+		if strings.EqualFold(r, DestinationHeader) {
+			return
+		}
+	}
+	h.Remove = append(h.Remove, DestinationHeader)
+}
+
+// withoutHeader drops the entries named name (nil when none is left: the lists have MinItems 1).
+func withoutHeader(headers []gwapiv1.HTTPHeader, name string) []gwapiv1.HTTPHeader {
+	var out []gwapiv1.HTTPHeader
+	for _, h := range headers {
+		if !strings.EqualFold(string(h.Name), name) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// rehomeClientTraffic re-homes the CA references of a ClientTrafficPolicy from ownerNS to ns.
+func rehomeClientTraffic(spec *egv1a1.ClientTrafficPolicySpec, ownerNS, ns string) []grantNeed {
+	if spec.TLS == nil || spec.TLS.ClientValidation == nil {
+		return nil
+	}
+	var needs []grantNeed
+	refs := spec.TLS.ClientValidation.CACertificateRefs
+	for i := range refs {
+		needs = append(needs, rehomeSecretRef(&refs[i], KindClientTrafficPolicy, ownerNS, ns)...)
+	}
+	return needs
 }
 
 // mirrorGatewayStatus copies EG's verdict on the generated Gateway onto the user's Gateway,

@@ -18,6 +18,11 @@ type Settings struct {
 	Hostname                     *gwapiv1.PreciseHostname
 	FallbackType                 v1alpha1.FallbackType
 	StripClientDestinationHeader bool
+	// RequestTimeout and BackendRequestTimeout (nil: unset) are the timeouts of generated pool
+	// rules whose user rule sets none; StreamIdleTimeout bounds every pool rule's streams.
+	RequestTimeout        v1alpha1.Duration
+	BackendRequestTimeout *v1alpha1.Duration
+	StreamIdleTimeout     v1alpha1.Duration
 }
 
 // ResolveSettings fills the defaults into params (which may be nil: a class without parameters).
@@ -28,6 +33,8 @@ func ResolveSettings(params *v1alpha1.InferenceGatewayParameters, defaultEGClass
 		TLSMode:                      v1alpha1.DefaultTLSMode,
 		FallbackType:                 v1alpha1.DefaultFallbackType,
 		StripClientDestinationHeader: true,
+		RequestTimeout:               v1alpha1.DefaultRequestTimeout,
+		StreamIdleTimeout:            v1alpha1.DefaultStreamIdleTimeout,
 	}
 	if params == nil {
 		return s
@@ -41,6 +48,17 @@ func ResolveSettings(params *v1alpha1.InferenceGatewayParameters, defaultEGClass
 	}
 	if p.LoadBalancer != nil && p.LoadBalancer.FallbackType != "" {
 		s.FallbackType = p.LoadBalancer.FallbackType
+	}
+	if t := p.RouteTimeouts; t != nil {
+		if t.Request != nil && *t.Request != "" {
+			s.RequestTimeout = *t.Request
+		}
+		if t.BackendRequest != nil && *t.BackendRequest != "" {
+			s.BackendRequestTimeout = t.BackendRequest
+		}
+		if t.StreamIdle != nil && *t.StreamIdle != "" {
+			s.StreamIdleTimeout = *t.StreamIdle
+		}
 	}
 	if epp := p.EndpointPicker; epp != nil {
 		if epp.MessageTimeout != nil && *epp.MessageTimeout != "" {

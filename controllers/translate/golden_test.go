@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	egv1a1 "github.com/envoyproxy/gateway/api/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
@@ -96,6 +97,18 @@ func translateStamped(t *testing.T, snap *translate.Snapshot) translate.Result {
 	for i := range snap.HTTPRoutes {
 		stamp(&snap.HTTPRoutes[i], "HTTPRoute")
 	}
+	for i := range snap.SecurityPolicies {
+		stamp(&snap.SecurityPolicies[i], egv1a1.KindSecurityPolicy)
+	}
+	for i := range snap.BackendTrafficPolicies {
+		stamp(&snap.BackendTrafficPolicies[i], egv1a1.KindBackendTrafficPolicy)
+	}
+	for i := range snap.ClientTrafficPolicies {
+		stamp(&snap.ClientTrafficPolicies[i], egv1a1.KindClientTrafficPolicy)
+	}
+	for i := range snap.EnvoyExtensionPolicies {
+		stamp(&snap.EnvoyExtensionPolicies[i], egv1a1.KindEnvoyExtensionPolicy)
+	}
 	return translate.Translate(snap)
 }
 
@@ -157,6 +170,16 @@ func loadSnapshot(t *testing.T, path string) *translate.Snapshot {
 			snap.Services = append(snap.Services, *o)
 		case *discoveryv1.EndpointSlice:
 			snap.EndpointSlices = append(snap.EndpointSlices, *o)
+		case *corev1.Namespace:
+			snap.Namespaces = append(snap.Namespaces, *o)
+		case *egv1a1.SecurityPolicy:
+			snap.SecurityPolicies = append(snap.SecurityPolicies, *o)
+		case *egv1a1.BackendTrafficPolicy:
+			snap.BackendTrafficPolicies = append(snap.BackendTrafficPolicies, *o)
+		case *egv1a1.ClientTrafficPolicy:
+			snap.ClientTrafficPolicies = append(snap.ClientTrafficPolicies, *o)
+		case *egv1a1.EnvoyExtensionPolicy:
+			snap.EnvoyExtensionPolicies = append(snap.EnvoyExtensionPolicies, *o)
 		default:
 			t.Fatalf("%s: unexpected kind %T", path, obj)
 		}
@@ -188,6 +211,11 @@ func render(t *testing.T, res translate.Result) []byte {
 	}
 	for _, nn := range sortedNN(res.PoolParents) {
 		writeDoc(t, &buf, map[string]any{"kind": "InferencePool", "namespace": nn.Namespace, "name": nn.Name, "status": map[string]any{"parents": res.PoolParents[nn]}})
+	}
+	for _, key := range sortedKeys(res.PolicyAncestors) {
+		kind, nsName, _ := strings.Cut(key, "/")
+		ns, name, _ := strings.Cut(nsName, "/")
+		writeDoc(t, &buf, map[string]any{"kind": kind, "namespace": ns, "name": name, "status": map[string]any{"ancestors": res.PolicyAncestors[key]}})
 	}
 	if len(res.FailOpenActive) > 0 {
 		var pools []string

@@ -15,6 +15,10 @@ import (
 // labels can only hold a hash-shortened name, so pruning checks this annotation.
 const AnnotationSource = "inferencepool-operator.io/source"
 
+// AnnotationCarries names, on a generated policy, the user's policies whose settings it carries
+// ("Kind/namespace/name", joined by "+"): their status mirrors Envoy Gateway's verdict on it.
+const AnnotationCarries = "inferencepool-operator.io/carries"
+
 // LabelSourceNamespace is the namespace of the source (generated objects may live elsewhere:
 // policies for a pool sit in the namespace of the routes using it).
 const LabelSourceNamespace = "inferencepool-operator.io/source-namespace"

@@ -1,6 +1,8 @@
 package translate
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"sort"
 	"strconv"
@@ -24,28 +26,34 @@ const MaxTargetRefsPerPolicy = 64
 const envoyLBNamespace = "envoy.lb"
 
 // policyGroup is the set of rules, in one namespace and under one GatewayClass's settings,
-// whose traffic a pool's EPP steers: one BackendTrafficPolicy and one EnvoyExtensionPolicy
-// (per MaxTargetRefsPerPolicy targets) serve it.
+// whose traffic a pool's EPP steers and on which the same user policies apply (holders): one
+// policy of a kind (per MaxTargetRefsPerPolicy targets) serves it.
 type policyGroup struct {
 	namespace string
 	class     string
 	settings  Settings
+	holders   ruleHolders
 	targets   []gwapiv1.LocalPolicyTargetReferenceWithSectionName
 	routes    []*gwapiv1.HTTPRoute
 }
 
-// policyGroups groups the primary uses of a pool by route namespace and class, sorted.
-func policyGroups(uses []poolUse) []*policyGroup {
+// policyGroups groups the primary uses of a pool by route namespace, class and the user's
+// policies of kind that apply to the rule, sorted.
+func policyGroups(s *Snapshot, uses []poolUse, kind string) []*policyGroup {
 	byKey := map[string]*policyGroup{}
 	var keys []string
 	for _, u := range uses {
 		if !u.primary {
 			continue
 		}
-		k := u.route.Namespace + "/" + u.class
+		h := s.ruleHolders(kind, u.route, u.ruleName)
+		if h.own != nil && sharesBuckets(*h.own) {
+			continue // the user's policy's copy serves the rule (sharesBuckets)
+		}
+		k := u.route.Namespace + "/" + u.class + "/" + h.key()
 		g := byKey[k]
 		if g == nil {
-			g = &policyGroup{namespace: u.route.Namespace, class: u.class, settings: u.settings}
+			g = &policyGroup{namespace: u.route.Namespace, class: u.class, settings: u.settings, holders: h}
 			byKey[k] = g
 			keys = append(keys, k)
 		}
@@ -75,13 +83,25 @@ func policyGroups(uses []poolUse) []*policyGroup {
 	return out
 }
 
-// PolicyName names a policy generated for pool in routeNamespace under class: the pool's name
-// (namespace-qualified when the routes are elsewhere), the class, kind ("lb" or "epp"), the
-// chunk number after the first, and a hash of those names.
+// PolicyName names a policy generated for pool in routeNamespace under class, for rules where
+// no user policy of its kind applies: the pool's name (namespace-qualified when the routes are
+// elsewhere), the class, kind ("lb" or "epp"), the chunk number after the first, and a hash of
+// those names.
 func PolicyName(pool *giev1.InferencePool, routeNamespace, class, kind string, chunk int) string {
+	return poolPolicyName(pool, routeNamespace, class, kind, "", chunk)
+}
+
+// poolPolicyName is PolicyName for rules where the user's policies carried names (their
+// holders' key), which joins the hashed parts.
+func poolPolicyName(pool *giev1.InferencePool, routeNamespace, class, kind, carried string, chunk int) string {
 	parts := []string{pool.Name, class}
 	if routeNamespace != pool.Namespace {
 		parts = []string{pool.Namespace, pool.Name, class}
+	}
+	if carried != "" {
+		// The carried policies' names are long: a hash of them keeps the kind readable.
+		sum := sha256.Sum256([]byte(carried))
+		parts = append(parts, hex.EncodeToString(sum[:])[:hashLength])
 	}
 	if chunk > 0 {
 		kind += "-" + strconv.Itoa(chunk+1)
@@ -91,16 +111,24 @@ func PolicyName(pool *giev1.InferencePool, routeNamespace, class, kind string, c
 
 // policyMeta is the metadata of a policy of pool in g's namespace: owned by the pool when it
 // is there, else by the routes whose rules it targets (ownerReferences cannot cross namespaces).
+// It names the user policies whose settings it carries (AnnotationCarries), so their status can
+// show Envoy Gateway's verdict on it.
 func policyMeta(pool *giev1.InferencePool, g *policyGroup, name string) metav1.ObjectMeta {
+	var m metav1.ObjectMeta
 	if g.namespace == pool.Namespace {
-		return objectMeta(poolSource(pool), g.namespace, name, controllerRef(giev1.GroupVersion.String(), InferencePoolKind, pool))
+		m = objectMeta(poolSource(pool), g.namespace, name, controllerRef(giev1.GroupVersion.String(), InferencePoolKind, pool))
+	} else {
+		owners := make([]metav1.OwnerReference, 0, len(g.routes))
+		for _, r := range g.routes {
+			owners = append(owners, ownerRef(gwapiv1.GroupVersion.String(), "HTTPRoute", r))
+		}
+		sort.Slice(owners, func(i, j int) bool { return owners[i].Name < owners[j].Name })
+		m = objectMeta(poolSource(pool), g.namespace, name, owners...)
 	}
-	owners := make([]metav1.OwnerReference, 0, len(g.routes))
-	for _, r := range g.routes {
-		owners = append(owners, ownerRef(gwapiv1.GroupVersion.String(), "HTTPRoute", r))
+	if carried := g.holders.key(); carried != "" {
+		m.Annotations[AnnotationCarries] = carried
 	}
-	sort.Slice(owners, func(i, j int) bool { return owners[i].Name < owners[j].Name })
-	return objectMeta(poolSource(pool), g.namespace, name, owners...)
+	return m
 }
 
 func chunks[T any](items []T, size int) [][]T {
@@ -112,61 +140,38 @@ func chunks[T any](items []T, size int) [][]T {
 	return append(out, items)
 }
 
-// policies renders, per group, the BackendTrafficPolicy that makes Envoy honour the EPP's
-// destination header (override_host, falling back to the class's LB type) and, unless the pool
-// fails open right now, the EnvoyExtensionPolicy that calls the EPP.
-func policies(pool *giev1.InferencePool, uses []poolUse, epp endpointPicker, failOpenActive bool) []client.Object {
+// policies renders the pool's BackendTrafficPolicies and EnvoyExtensionPolicies, per group of
+// rules (poolpolicies.go says what each carries), and the ReferenceGrants that what they
+// carried from the user's policies needs.
+func policies(s *Snapshot, pool *giev1.InferencePool, uses []poolUse, epp endpointPicker, failOpenActive bool) []client.Object {
 	var out []client.Object
-	for _, g := range policyGroups(uses) {
+	for _, g := range policyGroups(s, uses, KindBackendTrafficPolicy) {
 		for i, targets := range chunks(g.targets, MaxTargetRefsPerPolicy) {
-			out = append(out, &egv1a1.BackendTrafficPolicy{
-				TypeMeta:   metav1.TypeMeta{APIVersion: egv1a1.GroupVersion.String(), Kind: egv1a1.KindBackendTrafficPolicy},
-				ObjectMeta: policyMeta(pool, g, PolicyName(pool, g.namespace, g.class, "lb", i)),
-				Spec: egv1a1.BackendTrafficPolicySpec{
-					PolicyTargetReferences: egv1a1.PolicyTargetReferences{TargetRefs: targets},
-					ClusterSettings: egv1a1.ClusterSettings{LoadBalancer: &egv1a1.LoadBalancer{
-						Type: egv1a1.LoadBalancerType(g.settings.FallbackType),
-						EndpointOverride: &egv1a1.EndpointOverride{
-							ExtractFrom: []egv1a1.EndpointOverrideExtractFrom{{Header: ptrTo(DestinationHeader)}},
-						},
-					}},
-				},
-			})
-			if failOpenActive {
-				continue
-			}
-			out = append(out, extensionPolicy(pool, g, epp, targets, i))
+			out = append(out, trafficPolicy(pool, g, epp, targets, i))
 		}
 	}
-	return out
-}
-
-func extensionPolicy(pool *giev1.InferencePool, g *policyGroup, epp endpointPicker, targets []gwapiv1.LocalPolicyTargetReferenceWithSectionName, chunk int) *egv1a1.EnvoyExtensionPolicy {
-	streamed := egv1a1.FullDuplexStreamedExtBodyProcessingMode
-	return &egv1a1.EnvoyExtensionPolicy{
-		TypeMeta:   metav1.TypeMeta{APIVersion: egv1a1.GroupVersion.String(), Kind: egv1a1.KindEnvoyExtensionPolicy},
-		ObjectMeta: policyMeta(pool, g, PolicyName(pool, g.namespace, g.class, "epp", chunk)),
-		Spec: egv1a1.EnvoyExtensionPolicySpec{
-			PolicyTargetReferences: egv1a1.PolicyTargetReferences{TargetRefs: targets},
-			ExtProc: []egv1a1.ExtProc{{
-				BackendCluster: egv1a1.BackendCluster{BackendRefs: []egv1a1.BackendRef{{
-					BackendObjectReference: eppBackendRef(pool, epp, g.settings.TLSMode, g.namespace),
-				}}},
-				// FullDuplexStreamed: the EPP protocol streams both ways; EG then also sends
-				// trailers, and forbids failOpen (FailOpen is done by detaching this policy).
-				ProcessingMode: &egv1a1.ExtProcProcessingMode{
-					Request:  &egv1a1.ProcessingModeOptions{Body: &streamed},
-					Response: &egv1a1.ProcessingModeOptions{Body: &streamed},
-				},
-				MessageTimeout: ptrTo(gwapiv1.Duration(g.settings.MessageTimeout)),
-				FailOpen:       ptrTo(false),
-				Metadata: &egv1a1.ExtProcMetadata{
-					AccessibleNamespaces: []string{envoyLBNamespace},
-					WritableNamespaces:   []string{envoyLBNamespace},
-				},
-			}},
-		},
+	grants := grantNeeds{}
+	for _, g := range policyGroups(s, uses, KindEnvoyExtensionPolicy) {
+		var picker *egv1a1.ExtProc
+		if epp.ref != nil && !failOpenActive {
+			picker = pickerExtProc(pool, epp, g)
+		}
+		spec, _, needs := poolExtensionSpec(g.holders, g.namespace, picker)
+		grants.add(needs...)
+		if len(spec.ExtProc)+len(spec.Wasm)+len(spec.Lua)+len(spec.DynamicModule) == 0 {
+			continue
+		}
+		for i, targets := range chunks(g.targets, MaxTargetRefsPerPolicy) {
+			eep := &egv1a1.EnvoyExtensionPolicy{
+				TypeMeta:   metav1.TypeMeta{APIVersion: egv1a1.GroupVersion.String(), Kind: egv1a1.KindEnvoyExtensionPolicy},
+				ObjectMeta: policyMeta(pool, g, poolPolicyName(pool, g.namespace, g.class, "epp", g.holders.key(), i)),
+				Spec:       *spec.DeepCopy(),
+			}
+			eep.Spec.TargetRefs = targets
+			out = append(out, eep)
+		}
 	}
+	return append(out, grants.objects(poolSource(pool), pool, giev1.GroupVersion.String())...)
 }
 
 // eppConnection renders what Envoy needs to reach the EPP: an EG Backend for TLS without
@@ -177,7 +182,7 @@ func eppConnection(s *Snapshot, pool *giev1.InferencePool, uses []poolUse, epp e
 	}
 	var out []client.Object
 	modes := map[v1alpha1.TLSMode]*Settings{}
-	for _, g := range policyGroups(uses) {
+	for _, g := range policyGroups(s, uses, KindBackendTrafficPolicy) {
 		if modes[g.settings.TLSMode] == nil {
 			modes[g.settings.TLSMode] = &g.settings
 		}

@@ -29,8 +29,9 @@ type PoolResult struct {
 type poolUse struct {
 	route    *gwapiv1.HTTPRoute
 	ruleName string
-	// primary is false when the rule names an earlier pool: its EPP serves the rule, not ours.
+	// primary is false when the rule names an earlier pool (first): its EPP serves the rule.
 	primary bool
+	first   types.NamespacedName
 	// class is the GatewayClass whose settings apply (the route's first served parent's).
 	class    string
 	settings Settings
@@ -50,7 +51,9 @@ func TranslatePool(s *Snapshot, pool *giev1.InferencePool) PoolResult {
 	res.Objects = append(res.Objects, ShadowService(pool))
 	if epp.ref != nil {
 		res.FailOpenActive = epp.failOpen() && (epp.service == nil || !epp.ready)
-		res.Objects = append(res.Objects, policies(pool, uses, epp, res.FailOpenActive)...)
+	}
+	res.Objects = append(res.Objects, policies(s, pool, uses, epp, res.FailOpenActive)...)
+	if epp.ref != nil {
 		res.Objects = append(res.Objects, eppConnection(s, pool, uses, epp)...)
 	}
 	res.Objects = append(res.Objects, referenceGrants(pool, uses, epp)...)
@@ -72,7 +75,7 @@ func poolUses(s *Snapshot, routes []*gwapiv1.HTTPRoute, nn types.NamespacedName)
 			if !containsNN(pools, nn) {
 				continue
 			}
-			out = append(out, poolUse{route: route, ruleName: names[i], primary: pools[0] == nn,
+			out = append(out, poolUse{route: route, ruleName: names[i], primary: pools[0] == nn, first: pools[0],
 				class: string(gw.Spec.GatewayClassName), settings: settings})
 		}
 	}
@@ -108,7 +111,7 @@ func poolParents(s *Snapshot, pool *giev1.InferencePool, routes []*gwapiv1.HTTPR
 	var notes []string
 	for _, u := range uses {
 		if !u.primary {
-			notes = append(notes, fmt.Sprintf("rule %q of HTTPRoute %s/%s also sends traffic to an earlier InferencePool, whose endpoint picker serves the rule", u.ruleName, u.route.Namespace, u.route.Name))
+			notes = append(notes, fmt.Sprintf("rule %q of HTTPRoute %s/%s also sends traffic to InferencePool %s, whose endpoint picker serves the rule: this pool's share of it is load-balanced over this pool's endpoints by the fallback policy, without this pool's endpoint picker", u.ruleName, u.route.Namespace, u.route.Name, u.first))
 		}
 	}
 	resolved := condition(giev1.InferencePoolConditionResolvedRefs, metav1.ConditionTrue, giev1.InferencePoolReasonResolvedRefs, "All references resolved", pool.Generation)

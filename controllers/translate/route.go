@@ -74,7 +74,7 @@ func routeSource(r *gwapiv1.HTTPRoute) Source {
 // entries for those Gateways.
 func TranslateRoute(s *Snapshot, route *gwapiv1.HTTPRoute) RouteResult {
 	var res RouteResult
-	generated := GeneratedRoute(s, route)
+	generated, warnings := generateRoute(s, route)
 	if generated != nil {
 		res.Objects = []client.Object{generated}
 	}
@@ -85,6 +85,7 @@ func TranslateRoute(s *Snapshot, route *gwapiv1.HTTPRoute) RouteResult {
 				Message: multiPoolMessage(route, RuleNames(route)[i], pools)})
 		}
 	}
+	res.Events = append(res.Events, warnings...)
 	return res
 }
 
@@ -93,8 +94,8 @@ func multiPoolMessage(route *gwapiv1.HTTPRoute, rule string, pools []types.Names
 	for i, p := range pools {
 		names[i] = p.String()
 	}
-	return fmt.Sprintf("rule %q of HTTPRoute %s/%s splits traffic across InferencePools %s; Envoy Gateway can call one endpoint picker per rule, so only %s's endpoint picker chooses endpoints and the other pools' share is load-balanced without it",
-		rule, route.Namespace, route.Name, strings.Join(names, ", "), names[0])
+	return fmt.Sprintf("rule %q of HTTPRoute %s/%s splits traffic across InferencePools %s: Envoy splits it by the backendRef weights, each pool's share over that pool's own endpoints; Envoy Gateway can call one endpoint picker per rule, so %s's endpoint picker runs for every request of the rule and is followed in %s's share, while the other pools' shares are load-balanced by the fallback policy without their own endpoint pickers",
+		rule, route.Namespace, route.Name, strings.Join(names, ", "), names[0], names[0])
 }
 
 // rulePools lists the usable pools a rule references (existing, permitted), in order.
@@ -143,25 +144,38 @@ func generatedParentRef(ref gwapiv1.ParentReference) gwapiv1.ParentReference {
 
 // GeneratedRoute renders the EG HTTPRoute for route, or nil when none of its parents is served.
 func GeneratedRoute(s *Snapshot, route *gwapiv1.HTTPRoute) *gwapiv1.HTTPRoute {
+	r, _ := generateRoute(s, route)
+	return r
+}
+
+// generateRoute renders the EG HTTPRoute for route (nil when none of its parents is served)
+// and the warnings about how Envoy will serve its rules.
+func generateRoute(s *Snapshot, route *gwapiv1.HTTPRoute) (*gwapiv1.HTTPRoute, []Event) {
 	parents := servedParents(s, route)
 	if len(parents) == 0 {
-		return nil
+		return nil, nil
 	}
+	// The route's first served parent's class decides, as for the rules' policies.
+	_, settings, _ := s.OurServedGateway(ParentGateway(parents[0], route.Namespace))
 	spec := route.Spec.DeepCopy()
 	spec.ParentRefs = make([]gwapiv1.ParentReference, len(parents))
 	for i, p := range parents {
 		spec.ParentRefs[i] = generatedParentRef(p)
 	}
+	var events []Event
 	names := RuleNames(route)
 	for i := range spec.Rules {
 		rule := &spec.Rules[i]
 		name := gwapiv1.SectionName(names[i])
 		rule.Name = &name
-		for j := range rule.BackendRefs {
-			br := &rule.BackendRefs[j]
-			if IsPoolRef(br.BackendObjectReference) {
-				br.BackendObjectReference = poolBackendRef(s, route, br.BackendObjectReference)
-			}
+		if !usesPool(rule) {
+			continue
+		}
+		var warnings []Event
+		rule.BackendRefs, warnings = ruleBackendRefs(s, route, names[i], route.Spec.Rules[i].BackendRefs)
+		events = append(events, warnings...)
+		if rule.Timeouts == nil || (rule.Timeouts.Request == nil && rule.Timeouts.BackendRequest == nil) {
+			rule.Timeouts = defaultTimeouts(settings)
 		}
 	}
 	return &gwapiv1.HTTPRoute{
@@ -169,22 +183,29 @@ func GeneratedRoute(s *Snapshot, route *gwapiv1.HTTPRoute) *gwapiv1.HTTPRoute {
 		ObjectMeta: objectMeta(routeSource(route), route.Namespace, GeneratedRouteName(route.Name),
 			controllerRef(gwapiv1.GroupVersion.String(), "HTTPRoute", route)),
 		Spec: *spec,
-	}
+	}, events
 }
 
-// poolBackendRef turns a ref to a pool into a ref to its shadow Service on the pool's first
-// target port (the ref's own port is ignored, as GIE specifies); an unusable pool becomes a ref
-// to a Service that cannot exist, so only its share of traffic fails.
-func poolBackendRef(s *Snapshot, route *gwapiv1.HTTPRoute, ref gwapiv1.BackendObjectReference) gwapiv1.BackendObjectReference {
-	core, svc := gwapiv1.Group(""), gwapiv1.Kind("Service")
-	nn := types.NamespacedName{Namespace: RefNamespace(ref, route.Namespace), Name: string(ref.Name)}
-	pool := s.Pool(nn)
-	if pool == nil || len(pool.Spec.TargetPorts) == 0 || !s.PoolRefPermitted(route, nn) {
-		port := gwapiv1.PortNumber(unresolvedServicePort)
-		return gwapiv1.BackendObjectReference{Group: &core, Kind: &svc, Name: gwapiv1.ObjectName(UnresolvedServiceName(string(ref.Name))), Port: &port}
+// usesPool tells whether a rule has an InferencePool backendRef.
+func usesPool(rule *gwapiv1.HTTPRouteRule) bool {
+	for _, br := range rule.BackendRefs {
+		if IsPoolRef(br.BackendObjectReference) {
+			return true
+		}
 	}
-	port := gwapiv1.PortNumber(pool.Spec.TargetPorts[0].Number)
-	return gwapiv1.BackendObjectReference{Group: &core, Kind: &svc, Name: gwapiv1.ObjectName(ShadowServiceName(pool.Name)), Namespace: ref.Namespace, Port: &port}
+	return false
+}
+
+// defaultTimeouts are the timeouts of a generated pool rule whose user rule sets none: without
+// them Envoy Gateway sets no route timeout and Envoy cuts every response at 15 s.
+func defaultTimeouts(settings Settings) *gwapiv1.HTTPRouteTimeouts {
+	request := gwapiv1.Duration(settings.RequestTimeout)
+	t := &gwapiv1.HTTPRouteTimeouts{Request: &request}
+	if settings.BackendRequestTimeout != nil {
+		backend := gwapiv1.Duration(*settings.BackendRequestTimeout)
+		t.BackendRequest = &backend
+	}
+	return t
 }
 
 // refProblem says why a backendRef of route cannot be resolved by us (reason, message), or

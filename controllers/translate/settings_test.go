@@ -23,6 +23,8 @@ func TestResolveSettings(t *testing.T) {
 		TLSMode:                      v1alpha1.TLSModeInsecureSkipVerify,
 		FallbackType:                 v1alpha1.FallbackLeastRequest,
 		StripClientDestinationHeader: true,
+		RequestTimeout:               "0s",
+		StreamIdleTimeout:            "1h",
 	}
 	hostname := gwapiv1.PreciseHostname("epp.models.svc")
 	caRefs := []gwapiv1.LocalObjectReference{{Group: "", Kind: "ConfigMap", Name: "epp-ca"}}
@@ -65,6 +67,20 @@ func TestResolveSettings(t *testing.T) {
 			want: func(s *translate.Settings) { s.MessageTimeout, s.TLSMode = "1m30s", v1alpha1.TLSModeDisabled },
 		},
 		{
+			name: "route timeouts",
+			params: params(v1alpha1.InferenceGatewayParametersSpec{RouteTimeouts: &v1alpha1.RouteTimeouts{
+				Request: ptr.To(v1alpha1.Duration("10m")), BackendRequest: ptr.To(v1alpha1.Duration("5m")), StreamIdle: ptr.To(v1alpha1.Duration("2m")),
+			}}),
+			want: func(s *translate.Settings) {
+				s.RequestTimeout, s.BackendRequestTimeout, s.StreamIdleTimeout = "10m", ptr.To(v1alpha1.Duration("5m")), "2m"
+			},
+		},
+		{
+			name:   "empty route timeouts keep the defaults",
+			params: params(v1alpha1.InferenceGatewayParametersSpec{RouteTimeouts: &v1alpha1.RouteTimeouts{Request: ptr.To(v1alpha1.Duration(""))}}),
+			want:   func(*translate.Settings) {},
+		},
+		{
 			name: "TLS verify carries CA and hostname",
 			params: params(v1alpha1.InferenceGatewayParametersSpec{EndpointPicker: &v1alpha1.EndpointPickerSettings{
 				TLS: &v1alpha1.EndpointPickerTLS{Mode: v1alpha1.TLSModeVerify, CACertificateRefs: caRefs, Hostname: &hostname},
@@ -88,7 +104,8 @@ func TestResolveSettings(t *testing.T) {
 func TestResolveSettingsDefaultsMatchAPI(t *testing.T) {
 	s := translate.ResolveSettings(nil, "eg")
 	if s.MessageTimeout != v1alpha1.DefaultMessageTimeout || s.TLSMode != v1alpha1.DefaultTLSMode ||
-		s.FallbackType != v1alpha1.DefaultFallbackType || !s.StripClientDestinationHeader || s.EnvoyGatewayClassName != "eg" {
+		s.FallbackType != v1alpha1.DefaultFallbackType || !s.StripClientDestinationHeader || s.EnvoyGatewayClassName != "eg" ||
+		s.RequestTimeout != v1alpha1.DefaultRequestTimeout || s.BackendRequestTimeout != nil || s.StreamIdleTimeout != v1alpha1.DefaultStreamIdleTimeout {
 		t.Errorf("defaults %+v", s)
 	}
 }

@@ -1,6 +1,7 @@
 package translate
 
 import (
+	egv1a1 "github.com/envoyproxy/gateway/api/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -34,6 +35,18 @@ type Snapshot struct {
 	Services []corev1.Service
 	// EndpointSlices are the endpoint pickers' EndpointSlices (FailOpen reads their readiness).
 	EndpointSlices []discoveryv1.EndpointSlice
+
+	// Envoy Gateway policies of the carried-over kinds: the user's, and the generated ones, whose
+	// status holds Envoy Gateway's verdict on what was carried over.
+	SecurityPolicies       []egv1a1.SecurityPolicy
+	BackendTrafficPolicies []egv1a1.BackendTrafficPolicy
+	ClientTrafficPolicies  []egv1a1.ClientTrafficPolicy
+	EnvoyExtensionPolicies []egv1a1.EnvoyExtensionPolicy
+	// Namespaces are the namespaces whose labels policies' targetSelectors select.
+	Namespaces []corev1.Namespace
+
+	// attached memoizes which policy holds which target, per kind (see attachmentsOf).
+	attached map[string]*attachments
 }
 
 func (s *Snapshot) clusterDomain() string {

@@ -17,7 +17,9 @@ type Result struct {
 	RouteParents         map[types.NamespacedName][]gwapiv1.RouteParentStatus
 	PoolParents          map[types.NamespacedName][]giev1.ParentStatus
 	FailOpenActive       map[types.NamespacedName]bool
-	Events               []ObjectEvent
+	// PolicyAncestors are the status entries of the user's policies, by "Kind/namespace/name".
+	PolicyAncestors map[string][]gwapiv1.PolicyAncestorStatus
+	Events          []ObjectEvent
 }
 
 // ObjectEvent is an Event for the user's object Kind/Namespace/Name.
@@ -34,6 +36,7 @@ func Translate(s *Snapshot) Result {
 		RouteParents:         map[types.NamespacedName][]gwapiv1.RouteParentStatus{},
 		PoolParents:          map[types.NamespacedName][]giev1.ParentStatus{},
 		FailOpenActive:       map[types.NamespacedName]bool{},
+		PolicyAncestors:      map[string][]gwapiv1.PolicyAncestorStatus{},
 	}
 	for i := range s.GatewayClasses {
 		c := &s.GatewayClasses[i]
@@ -72,6 +75,16 @@ func Translate(s *Snapshot) Result {
 		}
 		if r.FailOpenActive {
 			res.FailOpenActive[nn] = true
+		}
+	}
+	for _, kind := range PolicyKinds {
+		for _, p := range s.UserPolicies(kind) {
+			if !s.PolicyReachesOurs(p) {
+				continue
+			}
+			r := TranslateUserPolicy(s, p)
+			res.Objects = append(res.Objects, r.Objects...)
+			res.PolicyAncestors[p.Key()] = r.Ancestors
 		}
 	}
 	return res

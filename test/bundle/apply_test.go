@@ -21,6 +21,8 @@ import (
 // OLM's own schema):
 //   - every object `kustomize build config/default` renders, after creating its namespace for real;
 //     namespaced objects must all be in inferencepool-operator-system;
+//   - the ServiceMonitor and PrometheusRule config/prometheus adds to config/default when its line
+//     there is uncommented (Prometheus Operator's CRDs installed for them);
 //   - every sample in config/samples (the default InferenceGatewayParameters and GatewayClass, and
 //     the demo's Gateway, HTTPRoute and InferencePool);
 //   - every manifest of the committed bundle, in the operator's namespace as OLM would.
@@ -30,6 +32,11 @@ func TestInstallManifestsAreAcceptedByAPIServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	env.CRDs = append(env.CRDs, olmcrds.ClusterServiceVersion())
+	monitoring, err := envtest.PrometheusOperatorCRDPaths()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.CRDDirectoryPaths = append(env.CRDDirectoryPaths, monitoring...)
 	cfg, err := env.Start()
 	if err != nil {
 		t.Fatal(err)
@@ -105,6 +112,18 @@ func TestInstallManifestsAreAcceptedByAPIServer(t *testing.T) {
 				t.Errorf("a Deployment whose selector does not match its template: got %v, want Invalid", err)
 			}
 		}
+	}
+
+	// config/default with config/prometheus: the monitoring objects it adds.
+	monitoringKinds := 0
+	for _, u := range renderDefaultWithPrometheus(t) {
+		if u.GetAPIVersion() == "monitoring.coreos.com/v1" {
+			monitoringKinds++
+			dryRun("config/prometheus", u)
+		}
+	}
+	if monitoringKinds != 2 {
+		t.Errorf("config/prometheus adds %d monitoring.coreos.com objects, want a ServiceMonitor and a PrometheusRule", monitoringKinds)
 	}
 
 	// The samples: our defaults, and the demo's objects.

@@ -1,24 +1,22 @@
 package bundle
 
 import (
-	"io"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/operator-framework/api/pkg/operators/v1alpha1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
 	"github.com/inferencepool-operator/inferencepool-operator/hack/bundle/bundlegen"
-	"github.com/inferencepool-operator/inferencepool-operator/test/envtest"
+	"github.com/inferencepool-operator/inferencepool-operator/test/installtest"
 )
 
 // The namespace config/default installs into.
-const installNamespace = "inferencepool-operator-system"
+const installNamespace = installtest.Namespace
 
-func repoRoot() string { return envtest.RepoRoot() }
+func repoRoot() string { return installtest.RepoRoot() }
 
 // bundleDir is the committed bundle.
 func bundleDir() string { return filepath.Join(repoRoot(), bundlegen.BundleDir) }
@@ -51,30 +49,16 @@ func committedCSV(t *testing.T) *v1alpha1.ClusterServiceVersion {
 // readYAMLDocs reads every object of a YAML file (documents separated by ---).
 func readYAMLDocs(t *testing.T, path string) []*unstructured.Unstructured {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	dec := utilyaml.NewYAMLOrJSONDecoder(f, 4096)
-	var objs []*unstructured.Unstructured
-	for {
-		u := &unstructured.Unstructured{}
-		if err := dec.Decode(&u.Object); err == io.EOF {
-			return objs
-		} else if err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		if len(u.Object) > 0 {
-			objs = append(objs, u)
-		}
-	}
+	return installtest.ReadYAMLDocs(t, path)
+}
+
+func mustConvert(t *testing.T, u *unstructured.Unstructured, into interface{}) {
+	t.Helper()
+	installtest.MustConvert(t, u, into)
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if manager.path != "" {
-		_ = os.RemoveAll(filepath.Dir(manager.path))
-	}
+	installtest.RemoveManager()
 	os.Exit(code)
 }

@@ -7,11 +7,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"golang.org/x/mod/modfile"
 	appsv1 "k8s.io/api/apps/v1"
+
+	"github.com/inferencepool-operator/inferencepool-operator/test/installtest"
 )
 
 // dockerfileStages reads the Dockerfile into its stages' instructions (continuation lines joined).
@@ -81,7 +82,7 @@ func TestImageIsStaticAndNonRoot(t *testing.T) {
 		t.Fatalf("build stage's go build %q does not build ./cmd with CGO_ENABLED=0", build)
 	}
 
-	bin, err := elf.Open(buildManager(t))
+	bin, err := elf.Open(installtest.BuildManager(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,40 +97,10 @@ func TestImageIsStaticAndNonRoot(t *testing.T) {
 	}
 }
 
-var manager struct {
-	sync.Once
-	path string
-	err  error
-	out  []byte
-}
-
-// buildManager builds ./cmd as the Dockerfile does (static, stripped, trimmed paths), once per
-// test binary, and returns the executable.
-func buildManager(t *testing.T) string {
-	t.Helper()
-	manager.Do(func() {
-		dir, err := os.MkdirTemp("", "manager-")
-		if err != nil {
-			manager.err = err
-			return
-		}
-		manager.path = filepath.Join(dir, "manager")
-		cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", manager.path, "./cmd")
-		cmd.Dir = repoRoot()
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
-		manager.out, manager.err = cmd.CombinedOutput()
-	})
-	if manager.err != nil {
-		t.Fatalf("go build ./cmd with CGO_ENABLED=0: %v\n%s", manager.err, manager.out)
-	}
-	return manager.path
-}
-
 // TestDeploymentArgsAreManagerFlags runs the manager with the Deployment's command-line arguments
 // (config/default's and the CSV's) followed by --help: Go's flag package exits 0 only if every
 // argument before --help is a flag the manager defines, and 2 on the first unknown one.
 func TestDeploymentArgsAreManagerFlags(t *testing.T) {
-	bin := buildManager(t)
 	sets := map[string][]string{}
 	for _, u := range render(t, "config/default") {
 		if u.GetKind() == "Deployment" {
@@ -148,24 +119,7 @@ func TestDeploymentArgsAreManagerFlags(t *testing.T) {
 	if len(sets) < 2 {
 		t.Fatalf("found %d containers", len(sets))
 	}
-	for what, args := range sets {
-		cmd := exec.Command(bin, append(append([]string{}, args...), "--help")...)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Errorf("%s: manager %v: %v\n%s", what, args, err, lastLines(string(out), 3))
-		}
-	}
-	// And an unknown flag is refused, so the check above can fail.
-	if err := exec.Command(bin, "--no-such-flag", "--help").Run(); err == nil {
-		t.Error("the manager accepted --no-such-flag")
-	}
-}
-
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
+	installtest.CheckArgsAreManagerFlags(t, sets)
 }
 
 // TestImageBuildContextHasTheManagerSources: every package of this module that the manager
@@ -251,25 +205,8 @@ func modulePath(t *testing.T) string {
 // kustomize library; `make deploy` uses the kustomize binary built from hack/tools/kustomize. They
 // must be the same kustomize, or the tests would vouch for output users never get.
 func TestKustomizeLibraryMatchesPinnedBinary(t *testing.T) {
-	version := func(gomod, module string) string {
-		b, err := os.ReadFile(filepath.Join(repoRoot(), filepath.FromSlash(gomod)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		f, err := modfile.Parse(gomod, b, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range f.Require {
-			if r.Mod.Path == module {
-				return r.Mod.Version
-			}
-		}
-		t.Fatalf("%s does not require %s", gomod, module)
-		return ""
-	}
 	for _, m := range []string{"sigs.k8s.io/kustomize/api", "sigs.k8s.io/kustomize/kyaml"} {
-		lib, bin := version("go.mod", m), version("hack/tools/kustomize/go.mod", m)
+		lib, bin := installtest.RequiredVersion(t, "go.mod", m), installtest.RequiredVersion(t, "hack/tools/kustomize/go.mod", m)
 		if lib != bin {
 			t.Errorf("%s: go.mod has %s, hack/tools/kustomize/go.mod (the kustomize binary) has %s", m, lib, bin)
 		}

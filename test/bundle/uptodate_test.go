@@ -1,15 +1,11 @@
 package bundle
 
 import (
-	"bytes"
-	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/inferencepool-operator/inferencepool-operator/hack/bundle/bundlegen"
+	"github.com/inferencepool-operator/inferencepool-operator/test/installtest"
 )
 
 // generateAtCommittedVersion runs the generator the way `make bundle VERSION=<committed version>`
@@ -27,52 +23,14 @@ func generateAtCommittedVersion(t *testing.T) bundlegen.Files {
 // differs, is missing, or is left over. Any change to config/ (the RBAC markers' role.yaml, the
 // CRD, the Deployment, the CSV base, the samples) must come with a regenerated bundle.
 func TestBundleIsUpToDate(t *testing.T) {
-	want := generateAtCommittedVersion(t)
 	version := committedCSV(t).Spec.Version.String()
-	fix := "run `make bundle VERSION=" + version + "` and commit bundle/ and bundle.Dockerfile"
-
-	onDisk := map[string]bool{}
-	err := filepath.WalkDir(bundleDir(), func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, err := filepath.Rel(repoRoot(), p)
-		onDisk[filepath.ToSlash(rel)] = true
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	onDisk[bundlegen.DockerfileName] = true
-
-	for _, p := range want.Paths() {
-		got, err := os.ReadFile(filepath.Join(repoRoot(), filepath.FromSlash(p)))
-		if err != nil {
-			t.Errorf("%s is missing: %s", p, fix)
-			continue
-		}
-		if !bytes.Equal(got, want[p]) {
-			t.Errorf("%s is stale: %s\n%s", p, fix, firstDifference(got, want[p]))
-		}
-	}
-	for p := range onDisk {
-		if _, ok := want[p]; !ok {
-			t.Errorf("%s is no longer generated: %s", p, fix)
-		}
-	}
+	installtest.CheckGeneratedFiles(t, generateAtCommittedVersion(t), []string{bundlegen.BundleDir}, []string{bundlegen.DockerfileName},
+		"run `make bundle VERSION="+version+"` and commit bundle/ and bundle.Dockerfile")
 }
 
 // TestBundleGenerationIsDeterministic: two runs give the same bytes (no timestamps, no map order).
 func TestBundleGenerationIsDeterministic(t *testing.T) {
-	a, b := generateAtCommittedVersion(t), generateAtCommittedVersion(t)
-	if strings.Join(a.Paths(), "\n") != strings.Join(b.Paths(), "\n") {
-		t.Fatalf("two runs wrote different files:\n%v\n%v", a.Paths(), b.Paths())
-	}
-	for _, p := range a.Paths() {
-		if !bytes.Equal(a[p], b[p]) {
-			t.Errorf("%s differs between two runs:\n%s", p, firstDifference(a[p], b[p]))
-		}
-	}
+	installtest.CheckDeterministic(t, func() (map[string][]byte, error) { return generateAtCommittedVersion(t), nil })
 }
 
 // TestBundleVersionAndImage: the version and image given to the generator land where OLM reads them.
@@ -114,22 +72,4 @@ func TestBundleVersionAndImage(t *testing.T) {
 			t.Errorf("Generate(%+v) succeeded, want an error", bad)
 		}
 	}
-}
-
-// firstDifference shows the first differing line, to make a stale-bundle failure readable.
-func firstDifference(got, want []byte) string {
-	g, w := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
-	for i := 0; i < len(g) || i < len(w); i++ {
-		var gl, wl string
-		if i < len(g) {
-			gl = g[i]
-		}
-		if i < len(w) {
-			wl = w[i]
-		}
-		if gl != wl {
-			return fmt.Sprintf("line %d:\n  committed: %s\n  generated: %s", i+1, gl, wl)
-		}
-	}
-	return "(same lines, different bytes)"
 }

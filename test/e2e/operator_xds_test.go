@@ -91,6 +91,7 @@ func poolClusterIs(s *xds.Snapshot, cluster, fallback string, endpoints []string
 	if err != nil {
 		return err
 	}
+	endpoints = slices.Sorted(slices.Values(endpoints)) // as "ip:port" strings, like addrs
 	if !slices.Equal(addrs, endpoints) {
 		return fmt.Errorf("cluster %s: endpoints %v, want %v", cluster, addrs, endpoints)
 	}

@@ -67,6 +67,14 @@ func HTTPFilters(l *listenerv3.Listener) ([]*hcmv3.HttpFilter, error) {
 	return out, err
 }
 
+// ConnectionManagers returns the HTTP connection managers of the listener (all filter chains,
+// the default one included).
+func ConnectionManagers(l *listenerv3.Listener) ([]*hcmv3.HttpConnectionManager, error) {
+	var out []*hcmv3.HttpConnectionManager
+	err := eachHCM(l, func(hcm *hcmv3.HttpConnectionManager) { out = append(out, hcm) })
+	return out, err
+}
+
 // HTTPFilter returns the first filter whose name starts with prefix, or nil. Envoy Gateway
 // names an EnvoyExtensionPolicy's ext_proc filter
 // "envoy.filters.http.ext_proc/envoyextensionpolicy/<namespace>/<name>/extproc/<index>".

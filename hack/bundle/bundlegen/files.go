@@ -60,12 +60,17 @@ func Write(root string, files Files) error {
 	if err := os.RemoveAll(filepath.Join(root, BundleDir)); err != nil {
 		return err
 	}
-	for _, p := range files.Paths() {
+	return files.WriteUnder(root)
+}
+
+// WriteUnder writes every file under root, creating directories as needed.
+func (f Files) WriteUnder(root string) error {
+	for _, p := range f.Paths() {
 		full := filepath.Join(root, filepath.FromSlash(p))
 		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
 			return err
 		}
-		if err := os.WriteFile(full, files[p], 0o644); err != nil {
+		if err := os.WriteFile(full, f[p], 0o644); err != nil {
 			return err
 		}
 	}

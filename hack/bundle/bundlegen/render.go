@@ -13,8 +13,13 @@ import (
 // options (load restrictions on, no plugins), and returns the objects in output order. The
 // kustomize library is the same version as the pinned kustomize binary (hack/tools/kustomize).
 func Render(root, dir string) ([]*unstructured.Unstructured, error) {
+	return RenderFS(filesys.MakeFsOnDisk(), root, dir)
+}
+
+// RenderFS is Render on another file system, e.g. an in-memory copy of config/ with an edit.
+func RenderFS(fs filesys.FileSystem, root, dir string) ([]*unstructured.Unstructured, error) {
 	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
-	resMap, err := k.Run(filesys.MakeFsOnDisk(), filepath.Join(root, filepath.FromSlash(dir)))
+	resMap, err := k.Run(fs, filepath.Join(root, filepath.FromSlash(dir)))
 	if err != nil {
 		return nil, fmt.Errorf("kustomize build %s: %w", dir, err)
 	}

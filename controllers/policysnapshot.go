@@ -1,0 +1,138 @@
+package controllers
+
+import (
+	"fmt"
+
+	egv1a1 "github.com/envoyproxy/gateway/api/v1alpha1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate"
+)
+
+// The policy part of a snapshot: the user's Envoy Gateway policies that attach to the
+// snapshot's Gateways and routes (found through indexPolicyTargets), with what their
+// targetSelectors need (namespaces' labels, ReferenceGrants), and generated policies.
+
+// addPoliciesOf adds the user's policies of kinds whose targetRefs name a user Gateway or
+// HTTPRoute already in the snapshot, and those with targetSelectors (matched by the
+// translation). Call it once the snapshot holds every Gateway and route the translation reads:
+// then every policy that could hold one of their targets is there, and Envoy Gateway's
+// "oldest wins" comes out the same as on the whole cluster.
+func (b *snapshotBuilder) addPoliciesOf(kinds ...string) error {
+	var keys []string
+	for i := range b.snap.Gateways {
+		if g := &b.snap.Gateways[i]; g.Labels[translate.LabelManagedBy] != translate.ManagedByValue {
+			keys = append(keys, targetKey("Gateway", types.NamespacedName{Namespace: g.Namespace, Name: g.Name}))
+		}
+	}
+	for i := range b.snap.HTTPRoutes {
+		if r := &b.snap.HTTPRoutes[i]; r.Labels[translate.LabelManagedBy] != translate.ManagedByValue {
+			keys = append(keys, targetKey("HTTPRoute", types.NamespacedName{Namespace: r.Namespace, Name: r.Name}))
+		}
+	}
+	keys = append(keys, policySelectorKey)
+	selectors := false
+	for _, kind := range kinds {
+		for _, key := range keys {
+			list, err := b.listPolicies(kind, client.MatchingFields{indexPolicyTargets: key})
+			if err != nil {
+				return err
+			}
+			for _, o := range list {
+				b.addPolicy(o)
+				selectors = selectors || key == policySelectorKey
+			}
+		}
+	}
+	if selectors {
+		return b.addSelectorContext()
+	}
+	return nil
+}
+
+// addSelectorContext adds what targetSelectors are checked against: the namespaces' labels and
+// the ReferenceGrants of every namespace holding a Gateway or route of the snapshot.
+func (b *snapshotBuilder) addSelectorContext() error {
+	if !b.namespaces {
+		b.namespaces = true
+		list := &corev1.NamespaceList{}
+		if err := b.c.List(b.ctx, list); err != nil {
+			return err
+		}
+		b.snap.Namespaces = list.Items
+	}
+	for _, g := range b.snap.Gateways {
+		if err := b.addGrants(g.Namespace); err != nil {
+			return err
+		}
+	}
+	for _, r := range b.snap.HTTPRoutes {
+		if err := b.addGrants(r.Namespace); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// listPolicies lists policies of kind from the cache.
+func (b *snapshotBuilder) listPolicies(kind string, opts ...client.ListOption) ([]client.Object, error) {
+	var items []client.Object
+	switch kind {
+	case translate.KindSecurityPolicy:
+		l := &egv1a1.SecurityPolicyList{}
+		if err := b.c.List(b.ctx, l, opts...); err != nil {
+			return nil, err
+		}
+		for i := range l.Items {
+			items = append(items, &l.Items[i])
+		}
+	case translate.KindBackendTrafficPolicy:
+		l := &egv1a1.BackendTrafficPolicyList{}
+		if err := b.c.List(b.ctx, l, opts...); err != nil {
+			return nil, err
+		}
+		for i := range l.Items {
+			items = append(items, &l.Items[i])
+		}
+	case translate.KindClientTrafficPolicy:
+		l := &egv1a1.ClientTrafficPolicyList{}
+		if err := b.c.List(b.ctx, l, opts...); err != nil {
+			return nil, err
+		}
+		for i := range l.Items {
+			items = append(items, &l.Items[i])
+		}
+	case translate.KindEnvoyExtensionPolicy:
+		l := &egv1a1.EnvoyExtensionPolicyList{}
+		if err := b.c.List(b.ctx, l, opts...); err != nil {
+			return nil, err
+		}
+		for i := range l.Items {
+			items = append(items, &l.Items[i])
+		}
+	default:
+		return nil, fmt.Errorf("not a carried-over policy kind: %s", kind)
+	}
+	return items, nil
+}
+
+// addPolicy adds a policy (user's or generated) to the snapshot, once.
+func (b *snapshotBuilder) addPolicy(o client.Object) {
+	key := fmt.Sprintf("%T/%s/%s", o, o.GetNamespace(), o.GetName())
+	if b.policies[key] {
+		return
+	}
+	b.policies[key] = true
+	switch p := o.(type) {
+	case *egv1a1.SecurityPolicy:
+		b.snap.SecurityPolicies = append(b.snap.SecurityPolicies, *p)
+	case *egv1a1.BackendTrafficPolicy:
+		b.snap.BackendTrafficPolicies = append(b.snap.BackendTrafficPolicies, *p)
+	case *egv1a1.ClientTrafficPolicy:
+		b.snap.ClientTrafficPolicies = append(b.snap.ClientTrafficPolicies, *p)
+	case *egv1a1.EnvoyExtensionPolicy:
+		b.snap.EnvoyExtensionPolicies = append(b.snap.EnvoyExtensionPolicies, *p)
+	}
+}

@@ -1,0 +1,400 @@
+package translate
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	egv1a1 "github.com/envoyproxy/gateway/api/v1alpha1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
+)
+
+// A user's policy gets one status entry (ancestor) of our controller per Gateway of ours it
+// reaches (with the listener, when it targets one or the route attaches to one), as Envoy
+// Gateway would write them had the policy attached to its own objects. Its conditions are
+// Envoy Gateway's verdicts on the generated policies that carry the user's settings (the copy,
+// and the operator's pool and Gateway policies that hold the rest), and the operator's own:
+// Conflicted or TargetNotFound targets, settings it does not carry (Refused), and Overridden
+// computed between the user's policies (Envoy Gateway's own Overridden would also count the
+// operator's policies, which carry the user's settings rather than override them).
+
+// PolicyConditionRefused is True on an ancestor where some settings of the policy are not
+// applied; the message says which, where, and why.
+const PolicyConditionRefused = "Refused"
+
+// PolicyReasonNotCarried is the reason of PolicyConditionRefused.
+const PolicyReasonNotCarried = "NotCarried"
+
+// egControllerName is Envoy Gateway's controllerName in the status it writes.
+const egControllerName = "gateway.envoyproxy.io/gatewayclass-controller"
+
+// ancestorKey is a Gateway of ours and a listener ("" for the whole Gateway).
+type ancestorKey struct {
+	gateway types.NamespacedName
+	section string
+}
+
+// ancestorConditions accumulates the conditions of one ancestor.
+type ancestorConditions struct {
+	accepted *metav1.Condition // ours (Conflicted, TargetNotFound) or Envoy Gateway's False
+	verdicts int               // carriers whose verdict on this ancestor was seen
+	others   map[string]metav1.Condition
+	refused  []string
+	override []string
+}
+
+// policyAncestors computes p's status entries. copied are the targets of its copy (desired in
+// generated[0] when there is one).
+func policyAncestors(s *Snapshot, p UserPolicy, copied []PolicyTarget, generated []client.Object) []gwapiv1.PolicyAncestorStatus {
+	a := s.attachmentsOf(p.Kind)
+	key := p.Key()
+	byKey := map[ancestorKey]*ancestorConditions{}
+	get := func(k ancestorKey) *ancestorConditions {
+		c := byKey[k]
+		if c == nil {
+			c = &ancestorConditions{others: map[string]metav1.Condition{}}
+			byKey[k] = c
+		}
+		return c
+	}
+	for _, t := range a.won[key] {
+		for _, k := range s.ancestorsOf(t) {
+			get(k)
+		}
+	}
+	for _, l := range a.lost[key] {
+		for _, k := range s.ancestorsOf(l.target) {
+			c := get(k)
+			c.accepted = &metav1.Condition{Type: string(gwapiv1.PolicyConditionAccepted), Status: metav1.ConditionFalse, Reason: string(gwapiv1.PolicyReasonConflicted),
+				Message: fmt.Sprintf("Unable to target %s, another %s (%s/%s) has already attached to it", l.target, p.Kind, l.winner.Object.GetNamespace(), l.winner.Object.GetName())}
+		}
+	}
+	for _, pr := range a.problems[key] {
+		for _, k := range s.ancestorsOf(pr.target.whole()) {
+			k.section = ""
+			if pr.target.Kind == "Gateway" {
+				k.section = pr.target.Section
+			}
+			c := get(k)
+			c.accepted = &metav1.Condition{Type: string(gwapiv1.PolicyConditionAccepted), Status: metav1.ConditionFalse, Reason: string(pr.reason), Message: pr.message}
+		}
+	}
+	s.mirrorVerdicts(p, copied, generated, byKey)
+	s.addRefusals(p, byKey)
+	s.addOverrides(p, byKey)
+
+	keys := make([]ancestorKey, 0, len(byKey))
+	for k := range byKey {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].gateway != keys[j].gateway {
+			return keys[i].gateway.String() < keys[j].gateway.String()
+		}
+		return keys[i].section < keys[j].section
+	})
+	gen := p.Object.GetGeneration()
+	out := make([]gwapiv1.PolicyAncestorStatus, 0, len(keys))
+	for _, k := range keys {
+		c := byKey[k]
+		accepted := condition(gwapiv1.PolicyConditionAccepted, metav1.ConditionTrue, gwapiv1.PolicyReasonAccepted, "Policy has been accepted", gen)
+		switch {
+		case c.accepted != nil:
+			accepted = *c.accepted
+			accepted.ObservedGeneration, accepted.LastTransitionTime = gen, metav1.Time{}
+		case c.verdicts == 0:
+			accepted = condition(gwapiv1.PolicyConditionAccepted, metav1.ConditionUnknown, "Pending",
+				"Waiting for Envoy Gateway to accept the generated policies that carry this one", gen)
+		}
+		conds := []metav1.Condition{accepted}
+		others := make([]string, 0, len(c.others))
+		for t := range c.others {
+			others = append(others, t)
+		}
+		sort.Strings(others)
+		for _, t := range others {
+			o := c.others[t]
+			o.ObservedGeneration, o.LastTransitionTime = gen, metav1.Time{}
+			conds = append(conds, o)
+		}
+		if len(c.override) > 0 {
+			conds = append(conds, condition(egv1a1.PolicyConditionOverridden, metav1.ConditionTrue, egv1a1.PolicyReasonOverridden,
+				fmt.Sprintf("This policy is being overridden by other %s for %s", strings.TrimSuffix(p.Kind, "y")+"ies", strings.Join(dedupe(c.override), ", ")), gen))
+		}
+		if len(c.refused) > 0 {
+			conds = append(conds, condition(PolicyConditionRefused, metav1.ConditionTrue, PolicyReasonNotCarried, strings.Join(dedupe(c.refused), "; "), gen))
+		}
+		ref := gwapiv1.ParentReference{
+			Group: ptrTo(gwapiv1.Group(gwapiv1.GroupName)), Kind: ptrTo(gwapiv1.Kind("Gateway")),
+			Namespace: ptrTo(gwapiv1.Namespace(k.gateway.Namespace)), Name: gwapiv1.ObjectName(k.gateway.Name),
+		}
+		if k.section != "" {
+			ref.SectionName = ptrTo(gwapiv1.SectionName(k.section))
+		}
+		out = append(out, gwapiv1.PolicyAncestorStatus{AncestorRef: ref, ControllerName: ControllerName, Conditions: conds})
+	}
+	return out
+}
+
+// ancestorsOf lists the ancestors a target reports under: a Gateway (and listener) itself; for
+// a route, each served parentRef's Gateway with its sectionName.
+func (s *Snapshot) ancestorsOf(t PolicyTarget) []ancestorKey {
+	if t.Kind == "Gateway" {
+		return []ancestorKey{{gateway: t.NN, section: t.Section}}
+	}
+	route := s.HTTPRoute(t.NN)
+	if route == nil {
+		return nil
+	}
+	var out []ancestorKey
+	for _, ref := range servedParents(s, route) {
+		k := ancestorKey{gateway: ParentGateway(ref, route.Namespace)}
+		if ref.SectionName != nil {
+			k.section = string(*ref.SectionName)
+		}
+		if !contains(out, k) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// mirrorVerdicts adds Envoy Gateway's verdicts on the generated policies that carry p: its copy
+// (when it is the one desired now) and the operator's policies annotated as carrying it.
+func (s *Snapshot) mirrorVerdicts(p UserPolicy, copied []PolicyTarget, generated []client.Object, byKey map[ancestorKey]*ancestorConditions) {
+	if len(copied) > 0 {
+		if c := s.generatedPolicy(p.Kind, p.Object.GetNamespace(), CarriedPolicyName(p.Object.GetName())); c != nil && isCurrent(c, generated[0]) {
+			s.mirrorVerdict(p, c, true, byKey)
+		}
+	}
+	for _, c := range s.policiesCarrying(p) {
+		s.mirrorVerdict(p, c, false, byKey)
+	}
+}
+
+// mirrorVerdict adds Envoy Gateway's verdict on carrier c, per ancestor: its Accepted (when
+// about c's current generation) and, for p's copy, its other conditions (Merged, warnings)
+// except Overridden, which addOverrides computes.
+func (s *Snapshot) mirrorVerdict(p UserPolicy, c client.Object, isCopy bool, byKey map[ancestorKey]*ancestorConditions) {
+	for _, anc := range policyStatusOf(c).Ancestors {
+		if string(anc.ControllerName) == ControllerName {
+			continue
+		}
+		k, ok := s.userAncestor(anc.AncestorRef, c.GetNamespace())
+		if !ok || byKey[k] == nil {
+			continue
+		}
+		acc := findCondition(anc.Conditions, string(gwapiv1.PolicyConditionAccepted))
+		if acc == nil || acc.ObservedGeneration < c.GetGeneration() {
+			continue
+		}
+		entry := byKey[k]
+		entry.verdicts++
+		if acc.Status != metav1.ConditionTrue && entry.accepted == nil {
+			a := *acc
+			if !isCopy {
+				a.Message = fmt.Sprintf("%s %s/%s (carrying this policy onto rules that use an InferencePool): %s", p.Kind, c.GetNamespace(), c.GetName(), a.Message)
+			}
+			entry.accepted = &a
+		}
+		if !isCopy {
+			continue
+		}
+		for _, cond := range anc.Conditions {
+			if cond.Type != string(gwapiv1.PolicyConditionAccepted) && cond.Type != string(egv1a1.PolicyConditionOverridden) {
+				entry.others[cond.Type] = cond
+			}
+		}
+	}
+}
+
+// policiesCarrying lists the operator's generated policies of p's kind that carry p.
+func (s *Snapshot) policiesCarrying(p UserPolicy) []client.Object {
+	var out []client.Object
+	key := p.Key()
+	for _, o := range s.generatedOfKind(p.Kind) {
+		for _, k := range strings.Split(o.GetAnnotations()[AnnotationCarries], "+") {
+			if k == key {
+				out = append(out, o)
+				break
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].GetNamespace()+"/"+out[i].GetName() < out[j].GetNamespace()+"/"+out[j].GetName()
+	})
+	return out
+}
+
+// generatedOfKind lists the snapshot's generated policies of kind.
+func (s *Snapshot) generatedOfKind(kind string) []client.Object {
+	var out []client.Object
+	add := func(o client.Object) {
+		if o.GetLabels()[LabelManagedBy] == ManagedByValue {
+			out = append(out, o)
+		}
+	}
+	switch kind {
+	case KindSecurityPolicy:
+		for i := range s.SecurityPolicies {
+			add(&s.SecurityPolicies[i])
+		}
+	case KindBackendTrafficPolicy:
+		for i := range s.BackendTrafficPolicies {
+			add(&s.BackendTrafficPolicies[i])
+		}
+	case KindClientTrafficPolicy:
+		for i := range s.ClientTrafficPolicies {
+			add(&s.ClientTrafficPolicies[i])
+		}
+	case KindEnvoyExtensionPolicy:
+		for i := range s.EnvoyExtensionPolicies {
+			add(&s.EnvoyExtensionPolicies[i])
+		}
+	}
+	return out
+}
+
+// policyStatusOf returns the status of a policy of a carried-over kind.
+func policyStatusOf(o client.Object) gwapiv1.PolicyStatus {
+	switch p := o.(type) {
+	case *egv1a1.SecurityPolicy:
+		return p.Status
+	case *egv1a1.BackendTrafficPolicy:
+		return p.Status
+	case *egv1a1.ClientTrafficPolicy:
+		return p.Status
+	case *egv1a1.EnvoyExtensionPolicy:
+		return p.Status
+	}
+	return gwapiv1.PolicyStatus{}
+}
+
+// userAncestor maps an ancestorRef to a generated Gateway (as Envoy Gateway writes it) to the
+// user's Gateway it stands for.
+func (s *Snapshot) userAncestor(ref gwapiv1.ParentReference, policyNS string) (ancestorKey, bool) {
+	ns := policyNS
+	if ref.Namespace != nil {
+		ns = string(*ref.Namespace)
+	}
+	for i := range s.Gateways {
+		g := &s.Gateways[i]
+		if g.Namespace == ns && g.Labels[LabelManagedBy] != ManagedByValue && GeneratedGatewayName(g.Name) == string(ref.Name) {
+			k := ancestorKey{gateway: types.NamespacedName{Namespace: ns, Name: g.Name}}
+			if ref.SectionName != nil {
+				k.section = string(*ref.SectionName)
+			}
+			return k, true
+		}
+	}
+	return ancestorKey{}, false
+}
+
+// addRefusals adds, for a BackendTrafficPolicy or EnvoyExtensionPolicy, what the operator's pool
+// policies do not carry of it, under the Gateways of the rules concerned.
+func (s *Snapshot) addRefusals(p UserPolicy, byKey map[ancestorKey]*ancestorConditions) {
+	if p.Kind != KindBackendTrafficPolicy && p.Kind != KindEnvoyExtensionPolicy {
+		return
+	}
+	for i := range s.HTTPRoutes {
+		route := &s.HTTPRoutes[i]
+		if route.Labels[LabelManagedBy] == ManagedByValue || !s.OnOurGateways(route) {
+			continue
+		}
+		parents := servedParents(s, route)
+		if len(parents) == 0 {
+			continue
+		}
+		_, settings, _ := s.OurServedGateway(ParentGateway(parents[0], route.Namespace))
+		names := RuleNames(route)
+		for j, rule := range route.Spec.Rules {
+			pools := rulePools(s, route, rule)
+			if len(pools) == 0 {
+				continue
+			}
+			hasEPP := s.Pool(pools[0]).Spec.EndpointPickerRef != nil
+			for _, r := range s.poolRuleRefusals(p.Kind, route, names[j], settings, hasEPP) {
+				if r.policy.Key() != p.Key() {
+					continue
+				}
+				for _, k := range s.ancestorsOf(PolicyTarget{Kind: "HTTPRoute", NN: types.NamespacedName{Namespace: route.Namespace, Name: route.Name}}) {
+					if c := byKey[k]; c != nil {
+						c.refused = append(c.refused, fmt.Sprintf("%s (rule %q of HTTPRoute %s/%s)", r.message, names[j], route.Namespace, route.Name))
+					} else if c := byKey[ancestorKey{gateway: k.gateway}]; c != nil {
+						c.refused = append(c.refused, fmt.Sprintf("%s (rule %q of HTTPRoute %s/%s)", r.message, names[j], route.Namespace, route.Name))
+					}
+				}
+			}
+		}
+	}
+}
+
+// addOverrides adds Overridden where a more specific user policy of p's kind holds part of
+// what p targets and does not merge with it: a rule of a route p holds, a route attached to a
+// Gateway p holds, or (ClientTrafficPolicy) a listener of a Gateway p holds.
+func (s *Snapshot) addOverrides(p UserPolicy, byKey map[ancestorKey]*ancestorConditions) {
+	a := s.attachmentsOf(p.Kind)
+	for _, t := range a.won[p.Key()] {
+		if t.Section != "" {
+			continue
+		}
+		switch t.Kind {
+		case "HTTPRoute":
+			route := s.HTTPRoute(t.NN)
+			for _, rule := range route.Spec.Rules {
+				if rule.Name == nil {
+					continue
+				}
+				h, ok := a.holder[PolicyTarget{Kind: "HTTPRoute", NN: t.NN, Section: string(*rule.Name)}]
+				if !ok || h.Key() == p.Key() {
+					continue
+				}
+				for _, k := range s.ancestorsOf(t) {
+					byKey[k].override = append(byKey[k].override, fmt.Sprintf("rule %q of HTTPRoute %s", *rule.Name, t.NN))
+				}
+			}
+		case "Gateway":
+			if p.Kind == KindClientTrafficPolicy {
+				for _, l := range s.Gateway(t.NN).Spec.Listeners {
+					if h, ok := a.holder[PolicyTarget{Kind: "Gateway", NN: t.NN, Section: string(l.Name)}]; ok && h.Key() != p.Key() {
+						byKey[ancestorKey{gateway: t.NN}].override = append(byKey[ancestorKey{gateway: t.NN}].override, fmt.Sprintf("listener %q", l.Name))
+					}
+				}
+				continue
+			}
+			for i := range s.HTTPRoutes {
+				route := &s.HTTPRoutes[i]
+				if route.Labels[LabelManagedBy] == ManagedByValue || !attachesTo(route, t.NN) {
+					continue
+				}
+				rn := types.NamespacedName{Namespace: route.Namespace, Name: route.Name}
+				if h, ok := a.holder[PolicyTarget{Kind: "HTTPRoute", NN: rn}]; ok && mergeTypeOf(h) == nil {
+					byKey[ancestorKey{gateway: t.NN}].override = append(byKey[ancestorKey{gateway: t.NN}].override, "HTTPRoute "+rn.String())
+				}
+			}
+		}
+	}
+}
+
+// attachesTo tells whether route has a parentRef to the Gateway gw.
+func attachesTo(route *gwapiv1.HTTPRoute, gw types.NamespacedName) bool {
+	for _, ref := range route.Spec.ParentRefs {
+		if IsGatewayParentRef(ref) && ParentGateway(ref, route.Namespace) == gw {
+			return true
+		}
+	}
+	return false
+}
+
+func dedupe(list []string) []string {
+	var out []string
+	for _, s := range list {
+		if !contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}

@@ -1,0 +1,138 @@
+package translate
+
+import (
+	"sort"
+
+	egv1a1 "github.com/envoyproxy/gateway/api/v1alpha1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// The Envoy Gateway policies users attach to their Gateways and HTTPRoutes. Envoy Gateway only
+// attaches policies to objects of its own classes, so a policy naming a Gateway of ours, or a
+// route attached to one, would do nothing: the operator carries it over to the generated objects
+// (carryover.go), merging it into its own policies where they occupy the same slot
+// (poolpolicies.go, gateway.go).
+
+// The kinds of Envoy Gateway policies the operator carries over.
+const (
+	KindSecurityPolicy       = egv1a1.KindSecurityPolicy
+	KindBackendTrafficPolicy = egv1a1.KindBackendTrafficPolicy
+	KindClientTrafficPolicy  = egv1a1.KindClientTrafficPolicy
+	KindEnvoyExtensionPolicy = egv1a1.KindEnvoyExtensionPolicy
+)
+
+// PolicyKinds lists the carried-over kinds.
+var PolicyKinds = []string{KindSecurityPolicy, KindBackendTrafficPolicy, KindClientTrafficPolicy, KindEnvoyExtensionPolicy}
+
+// UserPolicy is a user's policy of one of the carried-over kinds.
+type UserPolicy struct {
+	Kind   string
+	Object client.Object // *egv1a1.SecurityPolicy, *egv1a1.BackendTrafficPolicy, ...
+}
+
+// Targets are the policy's targetRef(s) and targetSelectors.
+func (p UserPolicy) Targets() egv1a1.PolicyTargetReferences {
+	switch o := p.Object.(type) {
+	case *egv1a1.SecurityPolicy:
+		return o.Spec.PolicyTargetReferences
+	case *egv1a1.BackendTrafficPolicy:
+		return o.Spec.PolicyTargetReferences
+	case *egv1a1.ClientTrafficPolicy:
+		return o.Spec.PolicyTargetReferences
+	case *egv1a1.EnvoyExtensionPolicy:
+		return o.Spec.PolicyTargetReferences
+	}
+	return egv1a1.PolicyTargetReferences{}
+}
+
+// Source is the policy as the source of what the operator generates from it.
+func (p UserPolicy) Source() Source {
+	return Source{Kind: p.Kind, Namespace: p.Object.GetNamespace(), Name: p.Object.GetName()}
+}
+
+// Key is "Kind/namespace/name".
+func (p UserPolicy) Key() string { return p.Source().String() }
+
+// UserPolicies lists the user's policies of kind in the snapshot (generated ones left out), in
+// Envoy Gateway's order of precedence: the oldest first, then by namespace and name. Where two
+// of them target the same object, the first keeps it.
+func (s *Snapshot) UserPolicies(kind string) []UserPolicy {
+	var out []UserPolicy
+	add := func(o client.Object) {
+		if o.GetLabels()[LabelManagedBy] != ManagedByValue {
+			out = append(out, UserPolicy{Kind: kind, Object: o})
+		}
+	}
+	switch kind {
+	case KindSecurityPolicy:
+		for i := range s.SecurityPolicies {
+			add(&s.SecurityPolicies[i])
+		}
+	case KindBackendTrafficPolicy:
+		for i := range s.BackendTrafficPolicies {
+			add(&s.BackendTrafficPolicies[i])
+		}
+	case KindClientTrafficPolicy:
+		for i := range s.ClientTrafficPolicies {
+			add(&s.ClientTrafficPolicies[i])
+		}
+	case KindEnvoyExtensionPolicy:
+		for i := range s.EnvoyExtensionPolicies {
+			add(&s.EnvoyExtensionPolicies[i])
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return olderFirst(out[i].Object, out[j].Object) })
+	return out
+}
+
+// UserPolicy returns the user's policy kind/nn, or false.
+func (s *Snapshot) UserPolicy(kind, namespace, name string) (UserPolicy, bool) {
+	for _, p := range s.UserPolicies(kind) {
+		if p.Object.GetNamespace() == namespace && p.Object.GetName() == name {
+			return p, true
+		}
+	}
+	return UserPolicy{}, false
+}
+
+// olderFirst orders objects by creation time, then namespace and name.
+func olderFirst(a, b client.Object) bool {
+	ta, tb := a.GetCreationTimestamp(), b.GetCreationTimestamp()
+	if !ta.Equal(&tb) {
+		return ta.Before(&tb)
+	}
+	if a.GetNamespace() != b.GetNamespace() {
+		return a.GetNamespace() < b.GetNamespace()
+	}
+	return a.GetName() < b.GetName()
+}
+
+// generatedPolicy returns the generated object of kind ns/name in the snapshot (with Envoy
+// Gateway's status), or nil.
+func (s *Snapshot) generatedPolicy(kind, ns, name string) client.Object {
+	var found client.Object
+	match := func(o client.Object) {
+		if o.GetNamespace() == ns && o.GetName() == name && o.GetLabels()[LabelManagedBy] == ManagedByValue {
+			found = o
+		}
+	}
+	switch kind {
+	case KindSecurityPolicy:
+		for i := range s.SecurityPolicies {
+			match(&s.SecurityPolicies[i])
+		}
+	case KindBackendTrafficPolicy:
+		for i := range s.BackendTrafficPolicies {
+			match(&s.BackendTrafficPolicies[i])
+		}
+	case KindClientTrafficPolicy:
+		for i := range s.ClientTrafficPolicies {
+			match(&s.ClientTrafficPolicies[i])
+		}
+	case KindEnvoyExtensionPolicy:
+		for i := range s.EnvoyExtensionPolicies {
+			match(&s.EnvoyExtensionPolicies[i])
+		}
+	}
+	return found
+}
