@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	egv1a1 "github.com/envoyproxy/gateway/api/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -74,22 +75,20 @@ func expect(ctx context.Context, c client.Client) (*expected, error) {
 	return build(snap)
 }
 
-// build translates snap. The generated Gateways and HTTPRoutes go into the snapshot too, as the
-// operator would have written them, and it is translated again: the user's statuses mirror
-// theirs. Without Envoy Gateway nobody judges them, so the user's Gateway and routes stay
-// Pending/Unknown, and the pools' Accepted False.
+// build translates snap. The generated objects the snapshot holds (Gateways, HTTPRoutes,
+// policies) go into it too, as the operator would have written them, and it is translated again:
+// the user's statuses mirror Envoy Gateway's verdicts on them. Without Envoy Gateway nobody
+// judges them, so the user's Gateway and routes stay Pending/Unknown, and the pools' Accepted
+// False.
 func build(snap *translate.Snapshot) (*expected, error) {
 	first := translate.Translate(snap)
 	x := newIndexed(snap)
 	for _, obj := range first.Objects {
-		switch obj.(type) {
-		case *gwapiv1.Gateway, *gwapiv1.HTTPRoute:
-			generated := obj.DeepCopyObject().(client.Object)
-			if err := setDesiredHash(generated); err != nil {
-				return nil, err
-			}
-			x.put(generated)
+		generated := obj.DeepCopyObject().(client.Object)
+		if err := setDesiredHash(generated); err != nil {
+			return nil, err
 		}
+		x.putGenerated(generated)
 	}
 	e := &expected{result: translate.Translate(snap), snap: snap,
 		objects: map[ref]client.Object{}, applied: map[ref]map[string]any{}, users: map[ref]client.Object{}}
@@ -106,6 +105,11 @@ func build(snap *translate.Snapshot) (*expected, error) {
 		e.items = append(e.items, item{ref: r})
 	}
 	e.addUsers(snap)
+	if len(e.result.PolicyAncestors) > 0 {
+		// The inputs hold no policy of the user's; were they to, their statuses would need
+		// checking and counting like the others'.
+		return nil, fmt.Errorf("the translation has statuses of %d user policies, which the benchmark does not check", len(e.result.PolicyAncestors))
+	}
 	return e, nil
 }
 
@@ -148,16 +152,22 @@ func (e *expected) counts() (objects, statuses int) {
 // listSnapshot reads every input of a translation from the API server.
 func listSnapshot(ctx context.Context, c client.Client) (*translate.Snapshot, error) {
 	var (
-		classes  gwapiv1.GatewayClassList
-		params   v1alpha1.InferenceGatewayParametersList
-		gateways gwapiv1.GatewayList
-		routes   gwapiv1.HTTPRouteList
-		pools    giev1.InferencePoolList
-		grants   gwapiv1beta1.ReferenceGrantList
-		services corev1.ServiceList
-		slices   discoveryv1.EndpointSliceList
+		classes    gwapiv1.GatewayClassList
+		params     v1alpha1.InferenceGatewayParametersList
+		gateways   gwapiv1.GatewayList
+		routes     gwapiv1.HTTPRouteList
+		pools      giev1.InferencePoolList
+		grants     gwapiv1beta1.ReferenceGrantList
+		services   corev1.ServiceList
+		slices     discoveryv1.EndpointSliceList
+		security   egv1a1.SecurityPolicyList
+		btps       egv1a1.BackendTrafficPolicyList
+		ctps       egv1a1.ClientTrafficPolicyList
+		eeps       egv1a1.EnvoyExtensionPolicyList
+		namespaces corev1.NamespaceList
 	)
-	for _, l := range []client.ObjectList{&classes, &params, &gateways, &routes, &pools, &grants, &services, &slices} {
+	for _, l := range []client.ObjectList{&classes, &params, &gateways, &routes, &pools, &grants, &services, &slices,
+		&security, &btps, &ctps, &eeps, &namespaces} {
 		if err := c.List(ctx, l); err != nil {
 			return nil, fmt.Errorf("listing %T: %w", l, err)
 		}
@@ -168,6 +178,8 @@ func listSnapshot(ctx context.Context, c client.Client) (*translate.Snapshot, er
 		GatewayClasses:           classes.Items, Parameters: params.Items, Gateways: gateways.Items,
 		HTTPRoutes: routes.Items, Pools: pools.Items, Grants: grants.Items,
 		Services: services.Items, EndpointSlices: slices.Items,
+		SecurityPolicies: security.Items, BackendTrafficPolicies: btps.Items, ClientTrafficPolicies: ctps.Items,
+		EnvoyExtensionPolicies: eeps.Items, Namespaces: namespaces.Items,
 	}, nil
 }
 

@@ -36,14 +36,16 @@ func (s controllerStats) idle() bool {
 	return true
 }
 
-// since are the reconciles of s after prev, per controller, as "name n, ...".
+// since are the reconciles of s after prev: the total, then per controller that had any.
 func (s controllerStats) since(prev controllerStats) string {
 	var out []string
 	total := 0.0
 	for _, c := range slices.Sorted(maps.Keys(s.Reconciles)) {
 		n := s.Reconciles[c] - prev.Reconciles[c]
 		total += n
-		out = append(out, fmt.Sprintf("%s %.0f", c, n))
+		if n != 0 {
+			out = append(out, fmt.Sprintf("%s %.0f", c, n))
+		}
 	}
 	return fmt.Sprintf("%.0f (%s)", total, strings.Join(out, ", "))
 }

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 
+	egv1a1 "github.com/envoyproxy/gateway/api/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -30,14 +31,20 @@ func (e *expected) with(objs []client.Object) (*expected, error) {
 	base := e.snap
 	all := newIndexed(&translate.Snapshot{
 		DefaultEnvoyGatewayClass: base.DefaultEnvoyGatewayClass, ClusterDomain: base.ClusterDomain,
-		GatewayClasses: base.GatewayClasses, Parameters: base.Parameters, Grants: base.Grants,
+		GatewayClasses: base.GatewayClasses, Parameters: base.Parameters, Grants: base.Grants, Namespaces: base.Namespaces,
 		Gateways: slices.Clone(base.Gateways), HTTPRoutes: slices.Clone(base.HTTPRoutes), Pools: slices.Clone(base.Pools),
 		Services: slices.Clone(base.Services), EndpointSlices: slices.Clone(base.EndpointSlices),
+		SecurityPolicies: slices.Clone(base.SecurityPolicies), BackendTrafficPolicies: slices.Clone(base.BackendTrafficPolicies),
+		ClientTrafficPolicies: slices.Clone(base.ClientTrafficPolicies), EnvoyExtensionPolicies: slices.Clone(base.EnvoyExtensionPolicies),
 	})
+	// Any policy of the user's may target anything: the part gets them all, and the generated
+	// ones but the pools' (thousands, which build adds for the part's own pools).
 	part := newIndexed(&translate.Snapshot{
 		DefaultEnvoyGatewayClass: base.DefaultEnvoyGatewayClass, ClusterDomain: base.ClusterDomain,
-		GatewayClasses: base.GatewayClasses, Parameters: base.Parameters, Grants: base.Grants,
-		Gateways: slices.Clone(base.Gateways),
+		GatewayClasses: base.GatewayClasses, Parameters: base.Parameters, Grants: base.Grants, Namespaces: base.Namespaces,
+		Gateways: slices.Clone(base.Gateways), SecurityPolicies: slices.Clone(base.SecurityPolicies),
+		ClientTrafficPolicies:  slices.Clone(base.ClientTrafficPolicies),
+		BackendTrafficPolicies: users(base.BackendTrafficPolicies), EnvoyExtensionPolicies: users(base.EnvoyExtensionPolicies),
 	})
 	for _, obj := range objs {
 		all.put(obj)
@@ -48,12 +55,13 @@ func (e *expected) with(objs []client.Object) (*expected, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The generated Gateways and routes, as build added them.
-	for i := range p.snap.Gateways {
-		all.put(&p.snap.Gateways[i])
-	}
-	for i := range p.snap.HTTPRoutes {
-		all.put(&p.snap.HTTPRoutes[i])
+	// The generated objects, as build added them.
+	for _, obj := range p.objects {
+		generated := obj.DeepCopyObject().(client.Object)
+		if err := setDesiredHash(generated); err != nil {
+			return nil, err
+		}
+		all.putGenerated(generated)
 	}
 	return e.merge(p, all.snap), nil
 }
@@ -63,28 +71,20 @@ type indexed struct {
 	snap                              *translate.Snapshot
 	gateways, routes, pools, services map[types.NamespacedName]int
 	slices                            map[types.NamespacedName]int
+	btps, eeps, ctps, security        map[types.NamespacedName]int
 	routesOfPool, slicesOfService     map[types.NamespacedName][]int
 }
 
 func newIndexed(s *translate.Snapshot) *indexed {
-	x := &indexed{snap: s, gateways: map[types.NamespacedName]int{}, routes: map[types.NamespacedName]int{},
-		pools: map[types.NamespacedName]int{}, services: map[types.NamespacedName]int{}, slices: map[types.NamespacedName]int{},
+	x := &indexed{snap: s, gateways: keys(s.Gateways), routes: keys(s.HTTPRoutes), pools: keys(s.Pools),
+		services: keys(s.Services), slices: keys(s.EndpointSlices),
+		btps: keys(s.BackendTrafficPolicies), eeps: keys(s.EnvoyExtensionPolicies),
+		ctps: keys(s.ClientTrafficPolicies), security: keys(s.SecurityPolicies),
 		routesOfPool: map[types.NamespacedName][]int{}, slicesOfService: map[types.NamespacedName][]int{}}
-	for i := range s.Gateways {
-		x.gateways[client.ObjectKeyFromObject(&s.Gateways[i])] = i
-	}
 	for i := range s.HTTPRoutes {
-		x.routes[client.ObjectKeyFromObject(&s.HTTPRoutes[i])] = i
 		x.indexRoute(i)
 	}
-	for i := range s.Pools {
-		x.pools[client.ObjectKeyFromObject(&s.Pools[i])] = i
-	}
-	for i := range s.Services {
-		x.services[client.ObjectKeyFromObject(&s.Services[i])] = i
-	}
 	for i := range s.EndpointSlices {
-		x.slices[client.ObjectKeyFromObject(&s.EndpointSlices[i])] = i
 		x.indexSlice(i)
 	}
 	return x
@@ -100,6 +100,23 @@ func (x *indexed) indexSlice(i int) {
 	sl := &x.snap.EndpointSlices[i]
 	svc := types.NamespacedName{Namespace: sl.Namespace, Name: sl.Labels[discoveryv1.LabelServiceName]}
 	x.slicesOfService[svc] = append(x.slicesOfService[svc], i)
+}
+
+// putGenerated puts a generated object of a kind the snapshot holds (Gateways, HTTPRoutes,
+// policies) into it, in place of its previous version.
+func (x *indexed) putGenerated(obj client.Object) {
+	switch o := obj.(type) {
+	case *egv1a1.BackendTrafficPolicy:
+		x.snap.BackendTrafficPolicies, _ = upsert(x.snap.BackendTrafficPolicies, x.btps, *o)
+	case *egv1a1.EnvoyExtensionPolicy:
+		x.snap.EnvoyExtensionPolicies, _ = upsert(x.snap.EnvoyExtensionPolicies, x.eeps, *o)
+	case *egv1a1.ClientTrafficPolicy:
+		x.snap.ClientTrafficPolicies, _ = upsert(x.snap.ClientTrafficPolicies, x.ctps, *o)
+	case *egv1a1.SecurityPolicy:
+		x.snap.SecurityPolicies, _ = upsert(x.snap.SecurityPolicies, x.security, *o)
+	case *gwapiv1.Gateway, *gwapiv1.HTTPRoute:
+		x.put(obj)
+	}
 }
 
 // put puts an input object into the snapshot, in place of its previous version.
@@ -122,6 +139,32 @@ func (x *indexed) put(obj client.Object) {
 			x.indexSlice(i)
 		}
 	}
+}
+
+// keys indexes items by name.
+func keys[T any, P interface {
+	*T
+	client.Object
+}](items []T) map[types.NamespacedName]int {
+	out := make(map[types.NamespacedName]int, len(items))
+	for i := range items {
+		out[client.ObjectKeyFromObject(P(&items[i]))] = i
+	}
+	return out
+}
+
+// users returns the items not generated by the operator.
+func users[T any, P interface {
+	*T
+	client.Object
+}](items []T) []T {
+	var out []T
+	for i := range items {
+		if P(&items[i]).GetLabels()[translate.LabelManagedBy] != translate.ManagedByValue {
+			out = append(out, items[i])
+		}
+	}
+	return out
 }
 
 // upsert replaces the item named as obj, or appends obj; it returns the index of an appended

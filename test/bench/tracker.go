@@ -28,7 +28,7 @@ import (
 var watchedKinds = []client.Object{
 	&gwapiv1.GatewayClass{}, &gwapiv1.Gateway{}, &gwapiv1.HTTPRoute{}, &giev1.InferencePool{},
 	&corev1.Service{}, &egv1a1.BackendTrafficPolicy{}, &egv1a1.EnvoyExtensionPolicy{}, &egv1a1.Backend{},
-	&egv1a1.ClientTrafficPolicy{}, &gwapiv1.BackendTLSPolicy{}, &gwapiv1beta1.ReferenceGrant{},
+	&egv1a1.ClientTrafficPolicy{}, &egv1a1.SecurityPolicy{}, &gwapiv1.BackendTLSPolicy{}, &gwapiv1beta1.ReferenceGrant{},
 }
 
 // tracker watches the API server and tells when every expected item is done, and since when each
