@@ -38,6 +38,7 @@ fmt: ## go fmt.
 vet: ## go vet (the system tests' files too: they build only with their tags).
 	go vet ./...
 	go vet -tags e2e,conformance ./test/...
+	go vet -tags bench ./test/bench/...
 
 .PHONY: envtest
 envtest: ## Build kube-apiserver and etcd for envtest (first run only) and print their directory.
@@ -47,12 +48,28 @@ envtest: ## Build kube-apiserver and etcd for envtest (first run only) and print
 SKIP_E2E ?=
 
 .PHONY: test
-test: manifests generate helm fmt vet ## Run all tests: unit, golden, envtest integration, then test-e2e and conformance (SKIP_E2E=1 skips those two).
+test: manifests generate helm fmt vet ## Run all tests: unit, golden, envtest integration, the benchmark at 20 pools, then test-e2e and conformance (SKIP_E2E=1 skips those two).
 	KUBEBUILDER_ASSETS="$$($(BUILD_TOOL) envtest)" go test ./... $(GO_TEST_FLAGS)
+	KUBEBUILDER_ASSETS="$$($(BUILD_TOOL) envtest)" go test -tags bench -run '^TestBenchSmall$$' -count=1 ./test/bench/
 ifneq ($(SKIP_E2E),1)
 	$(MAKE) test-e2e
 	$(MAKE) conformance CONFORMANCE_REPORT=$(CURDIR)/tmp/conformance/report.yaml
 endif
+
+# The scale benchmark (docs/performance.md): BENCH_N pools, BENCH_STEADY of steady state watched
+# for writes; BENCH_PROFILE=1 saves CPU (the first BENCH_PROFILE_SECONDS of the cold start) and
+# heap profiles of the operator to BENCH_DIR, with its log, the audit logs and report.md.
+BENCH_N ?= 1000
+BENCH_STEADY ?= 30s
+BENCH_PROFILE ?= 0
+BENCH_PROFILE_SECONDS ?= 30
+BENCH_DIR ?= $(CURDIR)/tmp/bench
+
+.PHONY: bench
+bench: ## Scale benchmark on a local API server: BENCH_N pools (default 1000); prints the table row of docs/performance.md.
+	KUBEBUILDER_ASSETS="$$($(BUILD_TOOL) envtest)" BENCH_N=$(BENCH_N) BENCH_STEADY=$(BENCH_STEADY) \
+		BENCH_PROFILE=$(BENCH_PROFILE) BENCH_PROFILE_SECONDS=$(BENCH_PROFILE_SECONDS) BENCH_DIR=$(BENCH_DIR) \
+		go test -tags bench -run '^TestBench$$' -count=1 -v -timeout 0 ./test/bench/
 
 .PHONY: golden
 golden: ## Rewrite the translation golden files (testdata/out) from the current code.

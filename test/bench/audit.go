@@ -1,0 +1,212 @@
+//go:build bench
+
+package bench
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"sort"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+)
+
+// Writes are counted from the API server's audit log rather than by a proxy in front of it: the
+// operator then talks to the API server exactly as in production (same connections, HTTP/2, no
+// extra hop in its latency), and the log records what the server actually received.
+
+// auditEvent is the part of an audit.k8s.io/v1 Event the benchmark reads.
+type auditEvent struct {
+	Stage string `json:"stage"`
+	Verb  string `json:"verb"`
+	User  struct {
+		Username string `json:"username"`
+	} `json:"user"`
+	ObjectRef *struct {
+		Resource    string `json:"resource"`
+		Subresource string `json:"subresource"`
+		Namespace   string `json:"namespace"`
+		Name        string `json:"name"`
+	} `json:"objectRef"`
+	ResponseStatus *struct {
+		Code int32 `json:"code"`
+	} `json:"responseStatus"`
+	StageTimestamp metav1.MicroTime `json:"stageTimestamp"`
+}
+
+// write is one write request: its target ("resource[/subresource] namespace/name"), verb, HTTP
+// status code and completion time.
+type write struct {
+	target string
+	verb   string
+	code   int32
+	at     time.Time
+}
+
+// readWrites returns the writes of user in the audit log at path.
+func readWrites(path, user string) ([]write, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = f.Close() }()
+	var out []write
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	for sc.Scan() {
+		var ev auditEvent
+		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		if ev.Stage != "ResponseComplete" || ev.User.Username != user {
+			continue
+		}
+		w := write{verb: ev.Verb, at: ev.StageTimestamp.Time}
+		if ev.ResponseStatus != nil {
+			w.code = ev.ResponseStatus.Code
+		}
+		if r := ev.ObjectRef; r != nil {
+			w.target = target(r.Resource, r.Subresource, r.Namespace, r.Name)
+		}
+		out = append(out, w)
+	}
+	return out, sc.Err()
+}
+
+func target(resource, subresource, namespace, name string) string {
+	if subresource != "" {
+		resource += "/" + subresource
+	}
+	return resource + " " + namespace + "/" + name
+}
+
+// between returns the writes completed in [from, to).
+func between(ws []write, from, to time.Time) []write {
+	var out []write
+	for _, w := range ws {
+		if !w.at.Before(from) && w.at.Before(to) {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// writeStats sorts a phase's writes by what they wrote.
+type writeStats struct {
+	// Objects and Statuses are the numbers of generated objects and statuses the phase must
+	// write; ObjectWrites and StatusWrites the writes to them.
+	Objects, Statuses          int
+	ObjectWrites, StatusWrites int
+	// Unwritten are expected items the phase did not write (their state came from elsewhere).
+	Unwritten []string
+	// Repeated are targets written more than once ("target ×count"), Other the writes to
+	// anything not expected.
+	Repeated []string
+	Other    []string
+	// Rejected are the write requests the API server refused ("verb target: code"). They
+	// change nothing, so they are not writes, but each costs a round trip: the status writer's
+	// update from a cache that has not yet seen its own previous write gets 409 Conflict, then
+	// re-reads and finds nothing to write. They are reported, not held against minimal.
+	Rejected []string
+}
+
+// minimal tells whether every item was written exactly once and nothing else was.
+func (s writeStats) minimal() bool {
+	return s.ObjectWrites == s.Objects && s.StatusWrites == s.Statuses && len(s.Unwritten) == 0 &&
+		len(s.Repeated) == 0 && len(s.Other) == 0
+}
+
+func (s writeStats) String() string {
+	per := func(writes, n int) string {
+		if n == 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%.2f", float64(writes)/float64(n))
+	}
+	out := fmt.Sprintf("%s per object (%d/%d), %s per status (%d/%d)",
+		per(s.ObjectWrites, s.Objects), s.ObjectWrites, s.Objects, per(s.StatusWrites, s.Statuses), s.StatusWrites, s.Statuses)
+	if s.minimal() {
+		out += ": minimal"
+	}
+	if len(s.Repeated) > 0 {
+		out += fmt.Sprintf("; %d written more than once, e.g. %v", len(s.Repeated), s.Repeated[:min(3, len(s.Repeated))])
+	}
+	if len(s.Unwritten) > 0 {
+		out += fmt.Sprintf("; %d not written, e.g. %v", len(s.Unwritten), s.Unwritten[:min(3, len(s.Unwritten))])
+	}
+	if len(s.Other) > 0 {
+		out += fmt.Sprintf("; %d other writes, e.g. %v", len(s.Other), s.Other[:min(3, len(s.Other))])
+	}
+	if len(s.Rejected) > 0 {
+		out += fmt.Sprintf("; %d rejected, e.g. %v", len(s.Rejected), s.Rejected[:min(3, len(s.Rejected))])
+	}
+	return out
+}
+
+// resources maps each watched kind to its resource name, for matching items to audit targets.
+func resources(c client.Client) (map[string]string, error) {
+	out := map[string]string{}
+	for _, obj := range watchedKinds {
+		gvk, err := apiutil.GVKForObject(obj, scheme)
+		if err != nil {
+			return nil, err
+		}
+		m, err := c.RESTMapper().RESTMapping(gvk.GroupKind(), gvk.Version)
+		if err != nil {
+			return nil, err
+		}
+		out[gvk.Kind] = m.Resource.Resource
+	}
+	return out, nil
+}
+
+// countWrites sorts writes by the items they are for.
+func countWrites(ws []write, items []item, resource map[string]string) writeStats {
+	var s writeStats
+	want := map[string]item{}
+	for _, it := range items {
+		sub := ""
+		if it.status {
+			sub = "status"
+			s.Statuses++
+		} else {
+			s.Objects++
+		}
+		want[target(resource[it.ref.Kind], sub, it.ref.Namespace, it.ref.Name)] = it
+	}
+	per := map[string]int{}
+	for _, w := range ws {
+		if w.code >= 300 {
+			s.Rejected = append(s.Rejected, fmt.Sprintf("%s %s: %d", w.verb, w.target, w.code))
+			continue
+		}
+		per[w.target]++
+		it, ok := want[w.target]
+		switch {
+		case !ok:
+			s.Other = append(s.Other, w.verb+" "+w.target)
+		case it.status:
+			s.StatusWrites++
+		default:
+			s.ObjectWrites++
+		}
+	}
+	for t, n := range per {
+		if n > 1 {
+			s.Repeated = append(s.Repeated, fmt.Sprintf("%s ×%d", t, n))
+		}
+	}
+	for t := range want {
+		if per[t] == 0 {
+			s.Unwritten = append(s.Unwritten, t)
+		}
+	}
+	sort.Strings(s.Repeated)
+	sort.Strings(s.Unwritten)
+	sort.Strings(s.Other)
+	return s
+}

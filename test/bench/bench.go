@@ -1,0 +1,332 @@
+//go:build bench
+
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	giev1 "sigs.k8s.io/gateway-api-inference-extension/api/v1"
+
+	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate"
+)
+
+// settle separates the phases: writes in flight when a phase converges land in that phase's
+// count (a redundant write right after convergence shows as a second write), not in the next.
+const settle = time.Second
+
+// Run runs the benchmark. logf reports progress.
+func Run(ctx context.Context, cfg Config, logf func(string, ...any)) (*Result, error) {
+	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	res := &Result{Pools: cfg.Pools, Steady: cfg.Steady, IncrementPercent: cfg.IncrementPercent, Increment: cfg.increment()}
+
+	// The operator's binary and both API servers, at once.
+	logf("building the operator and starting two API servers")
+	var (
+		bin      string
+		op, raw  *server
+		wg       sync.WaitGroup
+		startErr [3]error
+	)
+	wg.Add(3)
+	go func() { defer wg.Done(); bin, startErr[0] = buildOperator(ctx, cfg.Dir) }()
+	go func() { defer wg.Done(); op, startErr[1] = startServer(ctx, cfg.Dir, "operator") }()
+	go func() { defer wg.Done(); raw, startErr[2] = startServer(ctx, cfg.Dir, "raw") }()
+	wg.Wait()
+	defer func() {
+		for _, s := range []*server{op, raw} {
+			if s != nil {
+				_ = s.stop()
+			}
+		}
+	}()
+	if err := errors.Join(startErr[:]...); err != nil {
+		return nil, err
+	}
+	opAdmin, err := op.client()
+	if err != nil {
+		return nil, err
+	}
+	rawAdmin, err := raw.client()
+	if err != nil {
+		return nil, err
+	}
+
+	logf("creating the inputs of %d pools on both API servers", cfg.Pools)
+	start := time.Now()
+	var setupErr [2]error
+	wg.Add(2)
+	go func() { defer wg.Done(); setupErr[0] = createInputs(ctx, opAdmin, cfg.Pools) }()
+	go func() { defer wg.Done(); setupErr[1] = createInputs(ctx, rawAdmin, cfg.Pools) }()
+	wg.Wait()
+	if err := errors.Join(setupErr[:]...); err != nil {
+		return nil, err
+	}
+	res.Setup = time.Since(start)
+
+	if err := runRaw(ctx, raw, rawAdmin, res, logf); err != nil {
+		return nil, err
+	}
+	if err := raw.stop(); err != nil {
+		return nil, err
+	}
+	return res, runOperator(ctx, cfg, op, opAdmin, bin, res, logf)
+}
+
+// operatorRun is the operator's part of a run.
+type operatorRun struct {
+	cfg   Config
+	admin client.Client
+	tr    *tracker
+	op    *operatorProcess
+	res   *Result
+	logf  func(string, ...any)
+}
+
+// runOperator measures the operator: cold start, steady state, edit, increment, memory. Each
+// phase ends a moment (settle) after it converged; the audit log is split at those times.
+func runOperator(ctx context.Context, cfg Config, s *server, admin client.Client, bin string, res *Result, logf func(string, ...any)) error {
+	resource, err := resources(admin)
+	if err != nil {
+		return err
+	}
+	trackCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	r := &operatorRun{cfg: cfg, admin: admin, res: res, logf: logf}
+	if r.tr, err = startTracker(trackCtx, s.admin); err != nil {
+		return err
+	}
+	// What the cold start must write is known before the operator starts: the harness's
+	// translation does not compete with it for the cores.
+	cold, err := r.expectNow(ctx)
+	if err != nil {
+		return err
+	}
+	kubeconfig := filepath.Join(cfg.Dir, "operator.kubeconfig")
+	if err := s.writeKubeconfig(operatorUser, kubeconfig); err != nil {
+		return err
+	}
+
+	logf("cold start: starting the operator")
+	res.ColdLoad[0] = loadAverage()
+	t0 := time.Now()
+	if r.op, err = startOperator(bin, kubeconfig, filepath.Join(cfg.Dir, "operator.log"), cfg.Profile); err != nil {
+		return err
+	}
+	defer func() { _ = r.op.stop() }()
+	profiles := &profiler{op: r.op, dir: cfg.Dir}
+	if cfg.Profile {
+		profiles.cpu(ctx, cfg.ProfileSeconds)
+	}
+	last, err := r.wait(ctx, "cold start", phaseTimeout(cfg.Pools))
+	if err != nil {
+		return err
+	}
+	res.Operator = last.Sub(t0)
+	res.ColdLoad[1] = loadAverage()
+	pid := r.op.proc.Pid()
+	if res.ColdRSS, _, err = memory(pid); err != nil {
+		return err
+	}
+	coldCPU, err := cpuTime(pid)
+	if err != nil {
+		return err
+	}
+	res.ColdCPU = coldCPU
+	coldStats, err := r.op.controllerStats(ctx)
+	if err != nil {
+		return err
+	}
+	res.ColdReconciles = coldStats.since(controllerStats{})
+	// From convergence on, the metrics tell when the operator has worked off its queues.
+	var idle time.Time
+	idleDone := make(chan error, 1)
+	go func() {
+		var err error
+		idle, _, err = r.op.waitIdle(ctx, phaseTimeout(cfg.Pools))
+		idleDone <- err
+	}()
+	logf("cold start: converged in %s", res.Operator)
+	if cfg.Profile {
+		profiles.heap(ctx, "heap-cold.pprof")
+	}
+	time.Sleep(settle)
+	b1 := time.Now()
+
+	logf("steady state: watching for %s", cfg.Steady)
+	time.Sleep(cfg.Steady)
+	steadyStats, err := r.op.controllerStats(ctx)
+	if err != nil {
+		return err
+	}
+	res.SteadyReconciles, res.QueuedAfterSteady = steadyStats.since(coldStats), steadyStats.queued()
+	// The edit measures propagation, not a backlog: it waits until the operator is idle.
+	if err := <-idleDone; err != nil {
+		return err
+	}
+	res.IdleAfter = idle.Sub(last)
+	afterCPU, err := cpuTime(pid)
+	if err != nil {
+		return err
+	}
+	res.AfterCPU = afterCPU - coldCPU
+	logf("steady state: the operator was idle %s after convergence", secs(res.IdleAfter))
+	b2 := time.Now()
+	// Writes while it drained its queue are steady-state writes too: the window grows to b2.
+	res.Steady = b2.Sub(b1)
+
+	// The edit comes from an idle operator, as a user's edit usually finds it.
+	edit, err := r.edit(ctx, cold)
+	if err != nil {
+		return err
+	}
+	time.Sleep(settle)
+	b3 := time.Now()
+
+	inc, err := r.increment(ctx, edit, b3)
+	if err != nil {
+		return err
+	}
+	if err := r.verify(ctx); err != nil {
+		return err
+	}
+
+	res.Unexpected = r.tr.unexpected()
+	if res.PeakRSS, _, err = memory(r.op.proc.Pid()); err != nil {
+		return err
+	}
+	if cfg.Profile {
+		profiles.heap(ctx, "heap-end.pprof")
+		if res.Profiles, err = profiles.wait(); err != nil {
+			return err
+		}
+	}
+	if err := r.op.running(); err != nil {
+		return err
+	}
+
+	ws, err := readWrites(s.auditLog, operatorUser)
+	if err != nil {
+		return err
+	}
+	res.ColdWrites = countWrites(between(ws, t0, b1), cold.items, resource)
+	res.SteadyWrites = between(ws, b1, b2)
+	res.EditWrites = countWrites(between(ws, b2, b3), edit.changedSince(cold), resource)
+	// The increment's window stays open: every later write counts against it.
+	res.IncrementWrites = countWrites(between(ws, b3, time.Now().Add(time.Hour)), inc.changedSince(edit), resource)
+	return nil
+}
+
+// edit changes the target port of the first pool and measures the propagation.
+func (r *operatorRun) edit(ctx context.Context, prev *expected) (*expected, error) {
+	r.logf("edit: changing the target port of %s", poolName(0))
+	sent, pool, err := editTargetPort(ctx, r.admin, poolName(0), targetPort+1)
+	if err != nil {
+		return nil, err
+	}
+	e, err := r.expectWith(prev, pool)
+	if err != nil {
+		return nil, err
+	}
+	last, err := r.wait(ctx, "edit", time.Minute)
+	if err != nil {
+		return nil, err
+	}
+	shadow := item{ref: ref{Kind: "Service", Namespace: namespace, Name: translate.ShadowServiceName(poolName(0))}}
+	r.res.Edit, r.res.EditAll = r.tr.doneAt(shadow).Sub(sent), last.Sub(sent)
+	return e, nil
+}
+
+// increment creates cfg.increment() more pools from start on and measures their lags.
+func (r *operatorRun) increment(ctx context.Context, prev *expected, start time.Time) (*expected, error) {
+	n, from := r.res.Increment, r.cfg.Pools
+	r.logf("increment: %d more pools", n)
+	written, created, err := createPools(ctx, r.admin, from, from+n)
+	if err != nil {
+		return nil, err
+	}
+	translated := time.Now()
+	e, err := r.expectWith(prev, created...)
+	if err != nil {
+		return nil, err
+	}
+	r.res.IncrementTranslate = time.Since(translated)
+	last, err := r.wait(ctx, "increment", phaseTimeout(n))
+	if err != nil {
+		return nil, err
+	}
+	r.res.IncrementTotal = last.Sub(start)
+	done := r.tr.poolsDone()
+	for i, at := range written {
+		r.res.IncrementLags = append(r.res.IncrementLags, done[from+i].Sub(at))
+	}
+	sort.Slice(r.res.IncrementLags, func(i, j int) bool { return r.res.IncrementLags[i] < r.res.IncrementLags[j] })
+	return e, nil
+}
+
+// verify checks the cluster against a translation of all the inputs as they are now (the
+// phases translated only the pools they touched: see partial.go).
+func (r *operatorRun) verify(ctx context.Context) error {
+	if _, err := r.expectNow(ctx); err != nil {
+		return err
+	}
+	if _, err := r.wait(ctx, "verify", time.Minute); err != nil {
+		return fmt.Errorf("the cluster differs from the translation of every input: %w", err)
+	}
+	return nil
+}
+
+// expectWith makes prev updated for the inputs objs what the tracker waits for.
+func (r *operatorRun) expectWith(prev *expected, objs ...client.Object) (*expected, error) {
+	e, err := prev.with(objs)
+	if err != nil {
+		return nil, err
+	}
+	return e, r.tr.expect(e)
+}
+
+// expectNow translates the inputs as they are now and makes that what the tracker waits for.
+func (r *operatorRun) expectNow(ctx context.Context) (*expected, error) {
+	e, err := expect(ctx, r.admin)
+	if err != nil {
+		return nil, err
+	}
+	return e, r.tr.expect(e)
+}
+
+// wait waits for the tracker's expectation and returns when it was met.
+func (r *operatorRun) wait(ctx context.Context, phase string, timeout time.Duration) (time.Time, error) {
+	last, err := r.tr.wait(ctx, timeout)
+	if err != nil {
+		return last, errors.Join(fmt.Errorf("%s: %w", phase, err), r.op.running())
+	}
+	return last, nil
+}
+
+// phaseTimeout bounds the convergence of a phase on pools new pools: generous, a failure
+// rather than a hang.
+func phaseTimeout(pools int) time.Duration {
+	return time.Minute + time.Duration(pools)*200*time.Millisecond
+}
+
+// editTargetPort sets the target port of pool name to port; it returns when it sent the change
+// and the pool as changed.
+func editTargetPort(ctx context.Context, c client.Client, name string, port int32) (time.Time, *giev1.InferencePool, error) {
+	pool := &giev1.InferencePool{}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, pool); err != nil {
+		return time.Time{}, nil, err
+	}
+	patch := client.MergeFrom(pool.DeepCopy())
+	pool.Spec.TargetPorts = []giev1.Port{{Number: giev1.PortNumber(port)}}
+	sent := time.Now()
+	return sent, pool, c.Patch(ctx, pool, patch)
+}

@@ -1,0 +1,304 @@
+//go:build bench
+
+package bench
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	egv1a1 "github.com/envoyproxy/gateway/api/v1alpha1"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+	giev1 "sigs.k8s.io/gateway-api-inference-extension/api/v1"
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
+	gwapiv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
+
+	"github.com/inferencepool-operator/inferencepool-operator/api/v1alpha1"
+	"github.com/inferencepool-operator/inferencepool-operator/controllers"
+	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate"
+)
+
+// ref names an object by kind, namespace and name.
+type ref struct{ Kind, Namespace, Name string }
+
+func (r ref) String() string { return r.Kind + "/" + r.Namespace + "/" + r.Name }
+
+func (r ref) nn() types.NamespacedName {
+	return types.NamespacedName{Namespace: r.Namespace, Name: r.Name}
+}
+
+// item is one thing the operator must write: a generated object, or the status of a user's object.
+type item struct {
+	ref    ref
+	status bool
+}
+
+func (it item) String() string {
+	if it.status {
+		return "status of " + it.ref.String()
+	}
+	return it.ref.String()
+}
+
+// expected is what the operator must have written for a snapshot of the inputs, from the pure
+// translation: the harness compares the cluster with it, so it follows the translation as it
+// changes. Maps are read-only once built.
+type expected struct {
+	result translate.Result
+	// objects are the generated objects (typed, as translated) and what an apply of each sends.
+	objects map[ref]client.Object
+	applied map[ref]map[string]any
+	// users are the user's objects with an expected status, as listed (the raw writer updates them).
+	users map[ref]client.Object
+	items []item
+	// snap is the snapshot translated, generated Gateways and routes included.
+	snap *translate.Snapshot
+	// fresh are the items translated anew when e was derived from another expectation (see
+	// with); the others are the other's, unchanged. Nil when every item is fresh.
+	fresh []item
+}
+
+// expect lists the inputs from the API server into a translate.Snapshot and translates it
+// (see build).
+func expect(ctx context.Context, c client.Client) (*expected, error) {
+	snap, err := listSnapshot(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	return build(snap)
+}
+
+// build translates snap. The generated objects the snapshot holds (Gateways, HTTPRoutes,
+// policies) go into it too, as the operator would have written them, and it is translated again:
+// the user's statuses mirror Envoy Gateway's verdicts on them. Without Envoy Gateway nobody
+// judges them, so the user's Gateway and routes stay Pending/Unknown, and the pools' Accepted
+// False.
+func build(snap *translate.Snapshot) (*expected, error) {
+	first := translate.Translate(snap)
+	x := newIndexed(snap)
+	for _, obj := range first.Objects {
+		generated := obj.DeepCopyObject().(client.Object)
+		if err := setDesiredHash(generated); err != nil {
+			return nil, err
+		}
+		x.putGenerated(generated)
+	}
+	e := &expected{result: translate.Translate(snap), snap: snap,
+		objects: map[ref]client.Object{}, applied: map[ref]map[string]any{}, users: map[ref]client.Object{}}
+	for _, obj := range e.result.Objects {
+		r, err := refOf(obj)
+		if err != nil {
+			return nil, err
+		}
+		want, err := applyMap(obj)
+		if err != nil {
+			return nil, err
+		}
+		e.objects[r], e.applied[r] = obj, want
+		e.items = append(e.items, item{ref: r})
+	}
+	e.addUsers(snap)
+	if len(e.result.PolicyAncestors) > 0 {
+		// The inputs hold no policy of the user's; were they to, their statuses would need
+		// checking and counting like the others'.
+		return nil, fmt.Errorf("the translation has statuses of %d user policies, which the benchmark does not check", len(e.result.PolicyAncestors))
+	}
+	return e, nil
+}
+
+// addUsers records the user's objects that have an expected status, and their items.
+func (e *expected) addUsers(snap *translate.Snapshot) {
+	add := func(kind string, obj client.Object, ok bool) {
+		if ok {
+			r := ref{Kind: kind, Namespace: obj.GetNamespace(), Name: obj.GetName()}
+			e.users[r] = obj
+			e.items = append(e.items, item{ref: r, status: true})
+		}
+	}
+	for i := range snap.GatewayClasses {
+		c := &snap.GatewayClasses[i]
+		_, ok := e.result.GatewayClassStatuses[c.Name]
+		add("GatewayClass", c, ok)
+	}
+	for i := range snap.Gateways {
+		g := &snap.Gateways[i]
+		_, ok := e.result.GatewayStatuses[client.ObjectKeyFromObject(g)]
+		add("Gateway", g, ok)
+	}
+	for i := range snap.HTTPRoutes {
+		r := &snap.HTTPRoutes[i]
+		_, ok := e.result.RouteParents[client.ObjectKeyFromObject(r)]
+		add("HTTPRoute", r, ok)
+	}
+	for i := range snap.Pools {
+		p := &snap.Pools[i]
+		_, ok := e.result.PoolParents[client.ObjectKeyFromObject(p)]
+		add(translate.InferencePoolKind, p, ok)
+	}
+}
+
+// counts are the numbers of expected generated objects and statuses.
+func (e *expected) counts() (objects, statuses int) {
+	return len(e.objects), len(e.users)
+}
+
+// listSnapshot reads every input of a translation from the API server.
+func listSnapshot(ctx context.Context, c client.Client) (*translate.Snapshot, error) {
+	var (
+		classes    gwapiv1.GatewayClassList
+		params     v1alpha1.InferenceGatewayParametersList
+		gateways   gwapiv1.GatewayList
+		routes     gwapiv1.HTTPRouteList
+		pools      giev1.InferencePoolList
+		grants     gwapiv1beta1.ReferenceGrantList
+		services   corev1.ServiceList
+		slices     discoveryv1.EndpointSliceList
+		security   egv1a1.SecurityPolicyList
+		btps       egv1a1.BackendTrafficPolicyList
+		ctps       egv1a1.ClientTrafficPolicyList
+		eeps       egv1a1.EnvoyExtensionPolicyList
+		namespaces corev1.NamespaceList
+	)
+	for _, l := range []client.ObjectList{&classes, &params, &gateways, &routes, &pools, &grants, &services, &slices,
+		&security, &btps, &ctps, &eeps, &namespaces} {
+		if err := c.List(ctx, l); err != nil {
+			return nil, fmt.Errorf("listing %T: %w", l, err)
+		}
+	}
+	return &translate.Snapshot{
+		DefaultEnvoyGatewayClass: defaultEnvoyGatewayClass,
+		ClusterDomain:            translate.DefaultClusterDomain,
+		GatewayClasses:           classes.Items, Parameters: params.Items, Gateways: gateways.Items,
+		HTTPRoutes: routes.Items, Pools: pools.Items, Grants: grants.Items,
+		Services: services.Items, EndpointSlices: slices.Items,
+		SecurityPolicies: security.Items, BackendTrafficPolicies: btps.Items, ClientTrafficPolicies: ctps.Items,
+		EnvoyExtensionPolicies: eeps.Items, Namespaces: namespaces.Items,
+	}, nil
+}
+
+// defaultEnvoyGatewayClass is the operator's --envoy-gateway-class, at its default.
+const defaultEnvoyGatewayClass = "eg"
+
+// setDesiredHash annotates obj with its desired hash, as controllers.Applier writes it.
+func setDesiredHash(obj client.Object) error {
+	h, err := translate.DesiredHash(obj)
+	if err != nil {
+		return err
+	}
+	ann := map[string]string{}
+	for k, v := range obj.GetAnnotations() {
+		ann[k] = v
+	}
+	ann[translate.AnnotationDesiredHash] = h
+	obj.SetAnnotations(ann)
+	return nil
+}
+
+// applyPayload is what controllers.Applier sends to apply obj: the translation's content, no
+// status or server-set metadata, plus the desired-hash annotation.
+func applyPayload(obj client.Object) (*unstructured.Unstructured, error) {
+	obj = obj.DeepCopyObject().(client.Object)
+	if err := setDesiredHash(obj); err != nil {
+		return nil, err
+	}
+	gvk, err := apiutil.GVKForObject(obj, scheme)
+	if err != nil {
+		return nil, err
+	}
+	m, err := translate.ApplyMap(obj)
+	if err != nil {
+		return nil, err
+	}
+	u := &unstructured.Unstructured{Object: m}
+	u.SetGroupVersionKind(gvk)
+	return u, nil
+}
+
+// applyMap is applyPayload without apiVersion and kind, which typed objects read back lack:
+// what a generated object must hold.
+func applyMap(obj client.Object) (map[string]any, error) {
+	u, err := applyPayload(obj)
+	if err != nil {
+		return nil, err
+	}
+	delete(u.Object, "apiVersion")
+	delete(u.Object, "kind")
+	return u.Object, nil
+}
+
+var scheme = controllers.NewScheme()
+
+// refOf is the ref of a typed object.
+func refOf(obj client.Object) (ref, error) {
+	gvk, err := apiutil.GVKForObject(obj, scheme)
+	if err != nil {
+		return ref{}, err
+	}
+	return ref{Kind: gvk.Kind, Namespace: obj.GetNamespace(), Name: obj.GetName()}, nil
+}
+
+// poolIndex is the index of the pool an item belongs to (its route shares the pool's name), or
+// -1 for the shared objects (class, Gateway).
+func poolIndex(it item, e *expected) int {
+	name := it.ref.Name
+	if !it.status {
+		if src := e.objects[it.ref].GetAnnotations()[translate.AnnotationSource]; src != "" {
+			name = src[strings.LastIndex(src, "/")+1:]
+		}
+	}
+	var i int
+	if _, err := fmt.Sscanf(name, "pool-%05d", &i); err != nil {
+		return -1
+	}
+	return i
+}
+
+// toMap converts a typed object to its unstructured form.
+func toMap(obj runtime.Object) (map[string]any, error) {
+	return runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+}
+
+// want is what item it must be in e: the applied content of an object, the translated status
+// of a user's object; nil when e does not expect it.
+func (e *expected) want(it item) any {
+	if !it.status {
+		if m, ok := e.applied[it.ref]; ok {
+			return m
+		}
+		return nil
+	}
+	if _, ok := e.users[it.ref]; !ok {
+		return nil
+	}
+	res := e.result
+	switch it.ref.Kind {
+	case "GatewayClass":
+		return res.GatewayClassStatuses[it.ref.Name]
+	case "Gateway":
+		return res.GatewayStatuses[it.ref.nn()]
+	case "HTTPRoute":
+		return res.RouteParents[it.ref.nn()]
+	case translate.InferencePoolKind:
+		return res.PoolParents[it.ref.nn()]
+	}
+	return nil
+}
+
+// changedSince lists the items of e that prev did not expect, or expected otherwise: what the
+// operator must write to go from prev to e.
+func (e *expected) changedSince(prev *expected) []item {
+	var out []item
+	for _, it := range e.items {
+		if !equality.Semantic.DeepEqual(e.want(it), prev.want(it)) {
+			out = append(out, it)
+		}
+	}
+	return out
+}
