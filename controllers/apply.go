@@ -35,11 +35,13 @@ type Applier struct {
 	fights *fights
 	// served tells whether the API server serves a list's kind (nil: all are).
 	served func(client.ObjectList) bool
+	// written skips rewriting what the cache does not show yet (written.go).
+	written *written
 }
 
 // NewApplier returns an Applier writing with c.
 func NewApplier(c client.Client, scheme *runtime.Scheme) *Applier {
-	return &Applier{Client: c, Scheme: scheme, fights: newFights(time.Now)}
+	return &Applier{Client: c, Scheme: scheme, fights: newFights(time.Now), written: newWritten()}
 }
 
 // ensured is what Ensure did.
@@ -76,11 +78,19 @@ func (a *Applier) Ensure(ctx context.Context, desired client.Object) (ensured, e
 		return res, err
 	}
 	existingObj := existing.(client.Object)
+	key := a.key(desired)
 	err = a.Client.Get(ctx, client.ObjectKeyFromObject(desired), existingObj)
 	switch {
 	case apierrors.IsNotFound(err):
+		if a.written.stale(key, "", hash) {
+			// Created a moment ago; look again shortly in case it was deleted since.
+			res.retryAfter = createdRecheck
+			return res, nil
+		}
 	case err != nil:
 		return res, err
+	case a.written.stale(key, existingObj.GetResourceVersion(), hash):
+		return res, nil // the cache has not seen this write of ours yet
 	default:
 		if existingObj.GetLabels()[translate.LabelManagedBy] != translate.ManagedByValue {
 			return res, fmt.Errorf("%s %s: %w", gvk.Kind, client.ObjectKeyFromObject(desired), ErrForeignObject)
@@ -103,7 +113,6 @@ func (a *Applier) Ensure(ctx context.Context, desired client.Object) (ensured, e
 			}
 			// What the operator wants has not changed, yet the object differs: someone else
 			// changed it. Revert, paced when it keeps happening.
-			key := a.key(desired)
 			ok, wait, warn := a.fights.admit(key)
 			if !ok {
 				res.retryAfter = wait
@@ -124,9 +133,14 @@ func (a *Applier) Ensure(ctx context.Context, desired client.Object) (ensured, e
 		client.FieldOwner(translate.FieldManager), client.ForceOwnership); err != nil {
 		return res, fmt.Errorf("applying %s %s: %w", gvk.Kind, client.ObjectKeyFromObject(desired), err)
 	}
+	a.written.record(key, existingObj.GetResourceVersion(), hash)
 	res.wrote = true
 	return res, nil
 }
+
+// createdRecheck is how soon a source is reconciled again when the object it created a moment
+// ago is not in the cache yet.
+const createdRecheck = 2 * time.Second
 
 // ensureAll applies objs for the user's object source, recording a Warning event on it for
 // each name held by a foreign object, and one for each object another controller fights over.
@@ -182,6 +196,7 @@ func (a *Applier) PruneAll(ctx context.Context, lists []client.ObjectList, src t
 			}
 			uid := obj.GetUID()
 			a.fights.forget(a.key(obj))
+			a.written.forget(a.key(obj))
 			err := a.Client.Delete(ctx, obj, client.Preconditions{UID: &uid})
 			if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 				return err

@@ -60,7 +60,7 @@ func (w *prerequisiteWatcher) setupUnits() []*setupUnit {
 	c := mgr.GetClient()
 	applier := NewApplier(c, mgr.GetScheme())
 	applier.served = prereqs.listServed
-	status := &statusWriter{client: c, reader: mgr.GetAPIReader(), now: metav1.Now}
+	status := &statusWriter{client: c, reader: mgr.GetAPIReader(), now: metav1.Now, written: newWritten()}
 	recorder := mgr.GetEventRecorder("inferencepool-operator")
 	base := []*apiSet{&gatewayAPIs, &operatorAPIs}
 	all := []*apiSet{&gatewayAPIs, &operatorAPIs, &inferencePoolAPIs, &envoyGatewayAPIs}

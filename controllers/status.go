@@ -2,12 +2,17 @@ package controllers
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"reflect"
 
 	egv1a1 "github.com/envoyproxy/gateway/api/v1alpha1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	giev1 "sigs.k8s.io/gateway-api-inference-extension/api/v1"
@@ -24,6 +29,44 @@ type statusWriter struct {
 	// reader reads straight from the API server, for the retry after a conflict.
 	reader client.Reader
 	now    func() metav1.Time
+	// written skips rewriting a status the cache does not show yet (written.go).
+	written *written
+}
+
+// statusHash is a hash of obj's status, with the timestamps of its conditions left out (they are
+// carried over from the cache's copy, which may be stale).
+func statusHash(obj client.Object) (string, error) {
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	if err != nil {
+		return "", err
+	}
+	b, err := json.Marshal(dropTimes(m["status"]))
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16]), nil
+}
+
+// dropTimes removes lastTransitionTime fields, recursively.
+func dropTimes(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			if k != "lastTransitionTime" {
+				out[k] = dropTimes(e)
+			}
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i := range x {
+			out[i] = dropTimes(x[i])
+		}
+		return out
+	}
+	return v
 }
 
 // update runs mutate on obj and writes its status if mutate reports a change. On a conflict it
@@ -31,6 +74,7 @@ type statusWriter struct {
 func (w *statusWriter) update(ctx context.Context, obj client.Object, mutate func() bool) (bool, error) {
 	wrote := false
 	first := true
+	key := fmt.Sprintf("%T/%s/%s/status", obj, obj.GetNamespace(), obj.GetName())
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		if !first {
 			if err := w.reader.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
@@ -41,8 +85,22 @@ func (w *statusWriter) update(ctx context.Context, obj client.Object, mutate fun
 		if !mutate() {
 			return nil
 		}
+		hash, err := statusHash(obj)
+		if err != nil {
+			return err
+		}
+		rv := obj.GetResourceVersion()
+		if w.written != nil && w.written.stale(key, rv, hash) {
+			return nil // written already; the cache has not seen it yet
+		}
+		if err := w.client.Status().Update(ctx, obj); err != nil {
+			return err
+		}
 		wrote = true
-		return w.client.Status().Update(ctx, obj)
+		if w.written != nil {
+			w.written.record(key, rv, hash)
+		}
+		return nil
 	})
 	if apierrors.IsNotFound(err) {
 		return false, nil
