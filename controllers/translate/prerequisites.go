@@ -59,11 +59,12 @@ func (s *Snapshot) missing(m MissingAPI) bool {
 
 // ClassProblem says why our class, whose parameters resolve to settings, cannot be served as it
 // should (reason and message), or returns empty strings.
-func (s *Snapshot) ClassProblem(class *gwapiv1.GatewayClass, settings Settings) (string, string) {
-	for _, m := range []MissingAPI{MissingEnvoyGateway, MissingInferencePool} {
-		if s.missing(m) {
-			return string(m), missingAPIMessages[m]
-		}
+func (s *Snapshot) ClassProblem(class *gwapiv1.GatewayClass, settings Settings) (reason, message string) {
+	if s.missing(MissingEnvoyGateway) {
+		return string(MissingEnvoyGateway), missingAPIMessages[MissingEnvoyGateway]
+	}
+	if s.missing(MissingInferencePool) {
+		return string(MissingInferencePool), missingAPIMessages[MissingInferencePool]
 	}
 	from := "the operator's --envoy-gateway-class flag"
 	if ref := class.Spec.ParametersRef; ref != nil {

@@ -210,7 +210,7 @@ func defaultTimeouts(settings Settings) *gwapiv1.HTTPRouteTimeouts {
 
 // refProblem says why a backendRef of route cannot be resolved by us (reason, message), or
 // returns empty strings. Service and EG Backend refs are left to Envoy Gateway's verdict.
-func refProblem(s *Snapshot, route *gwapiv1.HTTPRoute, ref gwapiv1.BackendObjectReference) (gwapiv1.RouteConditionReason, string) {
+func refProblem(s *Snapshot, route *gwapiv1.HTTPRoute, ref gwapiv1.BackendObjectReference) (reason gwapiv1.RouteConditionReason, message string) {
 	group, kind := "", "Service"
 	if ref.Group != nil {
 		group = string(*ref.Group)
