@@ -7,6 +7,7 @@ import (
 	"os"
 
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
@@ -23,6 +24,7 @@ func main() {
 		leaderElect      bool
 		leaderElectionNS string
 		metricsSecure    bool
+		maxConcurrent    int
 		opts             controllers.Options
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; \"0\" disables it.")
@@ -32,6 +34,7 @@ func main() {
 	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader so only one replica reconciles at a time (on in the Deployment).")
 	flag.StringVar(&leaderElectionNS, "leader-election-namespace", "", "Namespace of the leader election Lease (default: the pod's namespace).")
 	flag.StringVar(&opts.ClusterDomain, "cluster-domain", "cluster.local", "The cluster's DNS suffix, used for the endpoint picker's FQDN.")
+	flag.IntVar(&maxConcurrent, "max-concurrent-reconciles", controllers.DefaultMaxConcurrentReconciles, "How many objects of each kind (routes, pools, Gateways, policies) are reconciled at once.")
 	flag.StringVar(&opts.DefaultEnvoyGatewayClass, "envoy-gateway-class", "eg", "Envoy Gateway GatewayClass used by a GatewayClass without parameters.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
@@ -52,6 +55,7 @@ func main() {
 		LeaderElection:          leaderElect,
 		LeaderElectionID:        controllers.LeaderElectionID,
 		LeaderElectionNamespace: leaderElectionNS,
+		Controller:              config.Controller{MaxConcurrentReconciles: maxConcurrent},
 	}))
 	if err != nil {
 		setupLog.Error(err, "creating manager")

@@ -177,12 +177,13 @@ func ensureAll(ctx context.Context, a *Applier, rec events.EventRecorder, source
 
 // PruneAll deletes, in every namespace and of each kind in lists the API server serves, the
 // objects generated from src (found through indexSource) whose "Kind/namespace/name" is not in
-// keep.
+// keep. lists are empty prototypes, shared by concurrent reconciles: each is copied before use.
 func (a *Applier) PruneAll(ctx context.Context, lists []client.ObjectList, src translate.Source, keep map[string]bool) error {
-	for _, list := range lists {
-		if a.served != nil && !a.served(list) {
+	for _, proto := range lists {
+		if a.served != nil && !a.served(proto) {
 			continue
 		}
+		list := proto.DeepCopyObject().(client.ObjectList)
 		if err := a.Client.List(ctx, list, client.MatchingFields{indexSource: src.String()}); err != nil {
 			return err
 		}

@@ -96,7 +96,7 @@ func (r *GatewayReconciler) watchEnvoyGateway(c controller.Controller, cache cac
 	if err := c.Watch(source.Kind[client.Object](cache, &egv1a1.ClientTrafficPolicy{}, handler.EnqueueRequestsFromMapFunc(sourceOf("Gateway")))); err != nil {
 		return err
 	}
-	return c.Watch(source.Kind[client.Object](cache, &egv1a1.ClientTrafficPolicy{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysOfPolicy), notGenerated))
+	return c.Watch(source.Kind[client.Object](cache, &egv1a1.ClientTrafficPolicy{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysOfPolicy), notGenerated, inputChanged))
 }
 
 func (r *GatewayReconciler) gatewaysOfClass(ctx context.Context, o client.Object) []reconcile.Request {

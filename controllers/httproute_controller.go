@@ -83,10 +83,10 @@ func (r *HTTPRouteReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Named("httproute").
 		For(&gwapiv1.HTTPRoute{}, builder.WithPredicates(notGenerated)).
 		Watches(&gwapiv1.HTTPRoute{}, handler.EnqueueRequestsFromMapFunc(sourceOf("HTTPRoute"))).
-		Watches(&gwapiv1.Gateway{}, handler.EnqueueRequestsFromMapFunc(r.routesOfGateway), builder.WithPredicates(notGenerated)).
+		Watches(&gwapiv1.Gateway{}, handler.EnqueueRequestsFromMapFunc(r.routesOfGateway), builder.WithPredicates(notGenerated, inputChanged)).
 		Watches(&gwapiv1.GatewayClass{}, handler.EnqueueRequestsFromMapFunc(r.routesOfClass)).
 		Watches(&v1alpha1.InferenceGatewayParameters{}, handler.EnqueueRequestsFromMapFunc(r.routesOfParameters)).
-		Watches(&giev1.InferencePool{}, handler.EnqueueRequestsFromMapFunc(r.routesOfPool)).
+		Watches(&giev1.InferencePool{}, handler.EnqueueRequestsFromMapFunc(r.routesOfPool), builder.WithPredicates(inputChanged)).
 		Watches(&gwapiv1beta1.ReferenceGrant{}, handler.EnqueueRequestsFromMapFunc(r.routesOfGrant)).
 		Complete(r)
 }

@@ -6,6 +6,7 @@ import (
 
 	egv1a1 "github.com/envoyproxy/gateway/api/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -38,6 +39,10 @@ const (
 	// indexPolicyCarries: a generated policy → the "Kind/namespace/name" of every user policy
 	// whose settings it carries (translate.AnnotationCarries).
 	indexPolicyCarries = "policy.carries"
+	// indexEndpointSliceService: EndpointSlice → "namespace/name" of the Service it belongs to
+	// (its kubernetes.io/service-name label); a label selector would scan every slice of the
+	// namespace on each endpoint-picker lookup.
+	indexEndpointSliceService = "endpointslice.service"
 )
 
 // indexSource: a generated object → its source, "Kind/namespace/name" (translate.AnnotationSource),
@@ -108,6 +113,14 @@ func setupGatewayAPIIndexes(ctx context.Context, mgr manager.Manager) error {
 		return err
 	}
 	idx := mgr.GetFieldIndexer()
+	if err := idx.IndexField(ctx, &discoveryv1.EndpointSlice{}, indexEndpointSliceService, func(o client.Object) []string {
+		if svc := o.GetLabels()[discoveryv1.LabelServiceName]; svc != "" {
+			return []string{svc}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
 	if err := idx.IndexField(ctx, &gwapiv1.HTTPRoute{}, indexRoutePools, func(o client.Object) []string {
 		return nnKeys(translate.PoolRefs(o.(*gwapiv1.HTTPRoute)))
 	}); err != nil {

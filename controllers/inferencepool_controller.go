@@ -145,19 +145,19 @@ func (r *InferencePoolReconciler) SetupWithManager(mgr ctrl.Manager) (controller
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("inferencepool").
 		For(&giev1.InferencePool{}).
-		Watches(&gwapiv1.HTTPRoute{}, handler.EnqueueRequestsFromMapFunc(r.poolsOfRoute)).
-		Watches(&gwapiv1.Gateway{}, handler.EnqueueRequestsFromMapFunc(r.poolsOfGateway)).
+		Watches(&gwapiv1.HTTPRoute{}, handler.EnqueueRequestsFromMapFunc(r.poolsOfRoute), builder.WithPredicates(inputChanged)).
+		Watches(&gwapiv1.Gateway{}, handler.EnqueueRequestsFromMapFunc(r.poolsOfGateway), builder.WithPredicates(inputChanged)).
 		Watches(&gwapiv1.GatewayClass{}, handler.EnqueueRequestsFromMapFunc(r.poolsOfClass)).
 		Watches(&v1alpha1.InferenceGatewayParameters{}, handler.EnqueueRequestsFromMapFunc(r.poolsOfParameters)).
 		Watches(&gwapiv1beta1.ReferenceGrant{}, handler.EnqueueRequestsFromMapFunc(r.poolsOfGrant)).
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.poolsOfService)).
-		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(r.poolsOfEndpointSlice))
+		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(r.poolsOfEndpointSlice), builder.WithPredicates(endpointReadinessChanged))
 	for _, obj := range []client.Object{&egv1a1.BackendTrafficPolicy{}, &egv1a1.EnvoyExtensionPolicy{}, &egv1a1.Backend{}, &gwapiv1beta1.ReferenceGrant{}} {
 		b = b.Watches(obj, handler.EnqueueRequestsFromMapFunc(sourceOf(translate.InferencePoolKind)))
 	}
 	// The user's policies whose settings the pool's policies carry.
 	for _, obj := range []client.Object{&egv1a1.BackendTrafficPolicy{}, &egv1a1.EnvoyExtensionPolicy{}} {
-		b = b.Watches(obj, handler.EnqueueRequestsFromMapFunc(r.poolsOfPolicy), builder.WithPredicates(notGenerated))
+		b = b.Watches(obj, handler.EnqueueRequestsFromMapFunc(r.poolsOfPolicy), builder.WithPredicates(notGenerated, inputChanged))
 	}
 	return b.Build(r)
 }

@@ -2,11 +2,13 @@ package controllers
 
 import (
 	"context"
+	"maps"
 	"strings"
 
 	egv1a1 "github.com/envoyproxy/gateway/api/v1alpha1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -25,6 +27,26 @@ import (
 var notGenerated = predicate.NewPredicateFuncs(func(o client.Object) bool {
 	return o.GetLabels()[translate.LabelManagedBy] != translate.ManagedByValue
 })
+
+// inputChanged drops the update of a user's object that changes only its status (or other
+// metadata the translation does not read) and passes every other event. Translation reads the
+// status of generated objects (Envoy Gateway's verdicts) and of Envoy Gateway's GatewayClasses,
+// never the status of a user's route, Gateway, pool or policy, which the operator writes itself:
+// without this, each status the operator writes on a route would reconcile the route's pools and
+// policies again, and each pool status the routes. It goes on the watches one controller keeps
+// of another's objects; a controller's own For watch sees every update, so a status someone else
+// changes is put back.
+var inputChanged = predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+	o, n := e.ObjectOld, e.ObjectNew
+	if o == nil || n == nil || n.GetLabels()[translate.LabelManagedBy] == translate.ManagedByValue {
+		return true
+	}
+	return o.GetResourceVersion() == n.GetResourceVersion() || // a resync
+		o.GetGeneration() != n.GetGeneration() ||
+		!maps.Equal(o.GetLabels(), n.GetLabels()) ||
+		!maps.Equal(o.GetAnnotations(), n.GetAnnotations()) ||
+		!o.GetDeletionTimestamp().Equal(n.GetDeletionTimestamp())
+}}
 
 // sourceOf maps a generated object to the user's object of kind it was generated from (its
 // source annotation), so drift, deletion and EG status changes reach that object's reconcile.

@@ -120,7 +120,7 @@ func (r *PolicyReconciler) snapshot(ctx context.Context, obj client.Object) (*tr
 	if err != nil {
 		return nil, err
 	}
-	copied, err := b.listPolicies(r.Kind, client.InNamespace(obj.GetNamespace()), client.MatchingLabels(translate.Source{Kind: r.Kind, Namespace: obj.GetNamespace(), Name: obj.GetName()}.Labels()))
+	copied, err := b.listPolicies(r.Kind, client.InNamespace(obj.GetNamespace()), client.MatchingFields{indexSource: translate.Source{Kind: r.Kind, Namespace: obj.GetNamespace(), Name: obj.GetName()}.String()})
 	if err != nil {
 		return nil, err
 	}
@@ -200,11 +200,11 @@ func (r *PolicyReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named(strings.ToLower(r.Kind)).
 		For(obj, builder.WithPredicates(notGenerated)).
-		Watches(r.newObject(), handler.EnqueueRequestsFromMapFunc(r.policiesOfPolicy)).
+		Watches(r.newObject(), handler.EnqueueRequestsFromMapFunc(r.policiesOfPolicy), builder.WithPredicates(inputChanged)).
 		Watches(&gwapiv1beta1.ReferenceGrant{}, handler.EnqueueRequestsFromMapFunc(r.policiesOfGrant)).
-		Watches(&gwapiv1.Gateway{}, handler.EnqueueRequestsFromMapFunc(r.policiesOfGateway), builder.WithPredicates(notGenerated)).
-		Watches(&gwapiv1.HTTPRoute{}, handler.EnqueueRequestsFromMapFunc(r.policiesOfRoute), builder.WithPredicates(notGenerated)).
-		Watches(&giev1.InferencePool{}, handler.EnqueueRequestsFromMapFunc(r.policiesOfPool)).
+		Watches(&gwapiv1.Gateway{}, handler.EnqueueRequestsFromMapFunc(r.policiesOfGateway), builder.WithPredicates(notGenerated, inputChanged)).
+		Watches(&gwapiv1.HTTPRoute{}, handler.EnqueueRequestsFromMapFunc(r.policiesOfRoute), builder.WithPredicates(notGenerated, inputChanged)).
+		Watches(&giev1.InferencePool{}, handler.EnqueueRequestsFromMapFunc(r.policiesOfPool), builder.WithPredicates(inputChanged)).
 		Watches(&gwapiv1.GatewayClass{}, handler.EnqueueRequestsFromMapFunc(r.policiesOfClass)).
 		Watches(&v1alpha1.InferenceGatewayParameters{}, handler.EnqueueRequestsFromMapFunc(r.policiesOfParameters)).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.selectorPolicies)).

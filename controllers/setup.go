@@ -4,11 +4,7 @@ import (
 	"context"
 	"time"
 
-	discoveryv1 "k8s.io/api/discovery/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate"
 )
@@ -65,44 +61,20 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error
 	return mgr.Add(w)
 }
 
+// DefaultMaxConcurrentReconciles is how many objects of one kind are reconciled at once unless
+// --max-concurrent-reconciles says otherwise. A reconcile spends most of its time waiting for
+// the API server (a pool's is a handful of applies), so one worker per kind leaves the operator
+// idle while thousands of pools wait in the queue (docs/performance.md).
+const DefaultMaxConcurrentReconciles = 4
+
 // ManagerOptions completes opts with what every manager running these controllers needs: the
-// scheme, and a cache that drops managedFields (the operator never reads them) and keeps of
-// EndpointSlices only what endpoint-picker readiness needs.
+// scheme, DefaultMaxConcurrentReconciles workers per controller unless opts sets another count,
+// and a cache that keeps only what the operator reads (cache.go).
 func ManagerOptions(opts ctrl.Options) ctrl.Options {
 	opts.Scheme = NewScheme()
-	opts.Cache.DefaultTransform = stripForeignManagedFields
-	if opts.Cache.ByObject == nil {
-		opts.Cache.ByObject = map[client.Object]cache.ByObject{}
+	if opts.Controller.MaxConcurrentReconciles == 0 {
+		opts.Controller.MaxConcurrentReconciles = DefaultMaxConcurrentReconciles
 	}
-	opts.Cache.ByObject[&discoveryv1.EndpointSlice{}] = cache.ByObject{Transform: slimEndpointSlice}
+	opts.Cache = cacheOptions(opts.Cache)
 	return opts
-}
-
-// stripForeignManagedFields drops managedFields from cached objects, except from the objects the
-// operator generates: there they show edits by others that server-side apply cannot undo.
-func stripForeignManagedFields(obj any) (any, error) {
-	if o, ok := obj.(client.Object); ok && o.GetLabels()[translate.LabelManagedBy] != translate.ManagedByValue {
-		o.SetManagedFields(nil)
-	}
-	return obj, nil
-}
-
-// slimEndpointSlice keeps an EndpointSlice's identity, labels and endpoint readiness; the
-// operator never reads addresses, ports or topology.
-func slimEndpointSlice(obj any) (any, error) {
-	s, ok := obj.(*discoveryv1.EndpointSlice)
-	if !ok {
-		return obj, nil
-	}
-	slim := &discoveryv1.EndpointSlice{
-		TypeMeta: s.TypeMeta,
-		ObjectMeta: metav1.ObjectMeta{
-			Name: s.Name, Namespace: s.Namespace, UID: s.UID, ResourceVersion: s.ResourceVersion, Labels: s.Labels,
-		},
-		AddressType: s.AddressType,
-	}
-	for _, ep := range s.Endpoints {
-		slim.Endpoints = append(slim.Endpoints, discoveryv1.Endpoint{Conditions: ep.Conditions})
-	}
-	return slim, nil
 }

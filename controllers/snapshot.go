@@ -169,7 +169,7 @@ func (b *snapshotBuilder) addEndpointPicker(pool *giev1.InferencePool) error {
 	}
 	b.snap.Services = append(b.snap.Services, *svc)
 	slices := &discoveryv1.EndpointSliceList{}
-	if err := b.c.List(b.ctx, slices, client.InNamespace(nn.Namespace), client.MatchingLabels{discoveryv1.LabelServiceName: nn.Name}); err != nil {
+	if err := b.c.List(b.ctx, slices, client.InNamespace(nn.Namespace), client.MatchingFields{indexEndpointSliceService: nn.Name}); err != nil {
 		return err
 	}
 	b.snap.EndpointSlices = append(b.snap.EndpointSlices, slices.Items...)

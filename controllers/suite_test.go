@@ -64,6 +64,8 @@ var (
 	restConfig *rest.Config
 	// writes counts every write the operator's manager makes through its client.
 	writes = &writeCounter{}
+	// operatorCache is the operator's informer cache, for tests of what it keeps.
+	operatorCache cache.Cache
 )
 
 func TestMain(m *testing.M) {
@@ -112,6 +114,7 @@ func runSuite(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "creating the manager:", err)
 		return 1
 	}
+	operatorCache = mgr.GetCache()
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := SetupWithManager(ctx, mgr, Options{DefaultEnvoyGatewayClass: testEnvoyGatewayClass}); err != nil {
 		cancel()

@@ -25,6 +25,7 @@ var customValues = append([]string{
 	"serviceAccount.annotations.iam\\.example\\.com/role=ipo",
 	"manager.envoyGatewayClass=my-eg",
 	"manager.clusterDomain=cluster.example",
+	"manager.maxConcurrentReconciles=8",
 	"manager.logLevel=debug",
 	"manager.metrics.secure=false",
 	"manager.metrics.port=8080",
@@ -94,7 +95,7 @@ func TestValuesReachTheManifests(t *testing.T) {
 	}
 	for _, want := range []string{
 		"--leader-elect=true", "--metrics-bind-address=:8080", "--metrics-secure=false", "--health-probe-bind-address=:9440",
-		"--envoy-gateway-class=my-eg", "--cluster-domain=cluster.example", "--zap-log-level=debug", "--zap-encoder=console",
+		"--envoy-gateway-class=my-eg", "--cluster-domain=cluster.example", "--max-concurrent-reconciles=8", "--zap-log-level=debug", "--zap-encoder=console",
 	} {
 		if !slices.Contains(manager.Args, want) {
 			t.Errorf("manager args %v lack %s", manager.Args, want)
