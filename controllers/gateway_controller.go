@@ -56,7 +56,7 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	if err := snap.addGateway(req.NamespacedName); err != nil {
 		return ctrl.Result{}, err
 	}
-	if err := snap.addGateway(types.NamespacedName{Namespace: gw.Namespace, Name: translate.GeneratedGatewayName(gw.Name)}); err != nil {
+	if err := snap.addGeneratedGateway(types.NamespacedName{Namespace: gw.Namespace, Name: translate.GeneratedGatewayName(gw.Name)}); err != nil {
 		return ctrl.Result{}, err
 	}
 	// The user's ClientTrafficPolicy the generated one carries.

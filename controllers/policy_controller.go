@@ -144,7 +144,7 @@ func (b *snapshotBuilder) addTarget(kind string, nn types.NamespacedName) error 
 		}
 	case "HTTPRoute":
 		route := &gwapiv1.HTTPRoute{}
-		found, err := b.get(nn, route)
+		found, err := b.referenced(nn, route)
 		if err != nil || !found {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate"
 )
@@ -27,6 +28,9 @@ type Options struct {
 
 	// prereqs is what the API server serves of the prerequisites (set by SetupWithManager).
 	prereqs *prerequisites
+	// apiReader reads the API server directly, for referenced objects the cache does not hold
+	// yet (set by SetupWithManager).
+	apiReader client.Reader
 }
 
 // SetupWithManager registers the operator's controllers, each with its field indexes, as soon as
@@ -41,6 +45,7 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error
 		opts.PrerequisiteCheckInterval = 5 * time.Second
 	}
 	opts.prereqs = newPrerequisites()
+	opts.apiReader = mgr.GetAPIReader()
 	w, err := newPrerequisiteWatcher(mgr, opts)
 	if err != nil {
 		return err

@@ -22,6 +22,8 @@ type snapshotBuilder struct {
 	ctx  context.Context
 	c    client.Reader
 	snap *translate.Snapshot
+	// live reads from the API server what the cache does not hold yet (referenced).
+	live client.Reader
 
 	gateways map[types.NamespacedName]bool
 	routes   map[types.NamespacedName]bool
@@ -42,7 +44,7 @@ func newSnapshot(ctx context.Context, c client.Reader, opts Options) (*snapshotB
 		snap:     &translate.Snapshot{DefaultEnvoyGatewayClass: opts.DefaultEnvoyGatewayClass, ClusterDomain: opts.ClusterDomain},
 		gateways: map[types.NamespacedName]bool{}, routes: map[types.NamespacedName]bool{},
 		pools: map[types.NamespacedName]bool{}, services: map[types.NamespacedName]bool{}, grantNS: map[string]bool{},
-		policies: map[string]bool{}, prereqs: opts.prereqs,
+		policies: map[string]bool{}, prereqs: opts.prereqs, live: opts.apiReader,
 	}
 	classes := &gwapiv1.GatewayClassList{}
 	if err := c.List(ctx, classes); err != nil {
@@ -70,8 +72,39 @@ func (b *snapshotBuilder) get(nn types.NamespacedName, obj client.Object) (bool,
 	return err == nil, err
 }
 
-// addGateway adds the Gateway nn (user's or generated) if it exists.
+// referenced reads nn, an object the user's object references, into obj: from the cache, or
+// from the API server when the cache does not hold it. Each kind has its own watch, so an object
+// created just before the one referencing it may reach the cache after it: translating without
+// it would write a "not found" output and then the real one. A reference to an object that does
+// not exist costs one read of the API server per reconcile.
+func (b *snapshotBuilder) referenced(nn types.NamespacedName, obj client.Object) (bool, error) {
+	found, err := b.get(nn, obj)
+	if found || err != nil || b.live == nil {
+		return found, err
+	}
+	err = b.live.Get(b.ctx, nn, obj)
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// addGateway adds the user's Gateway nn if it exists.
 func (b *snapshotBuilder) addGateway(nn types.NamespacedName) error {
+	if b.gateways[nn] {
+		return nil
+	}
+	b.gateways[nn] = true
+	gw := &gwapiv1.Gateway{}
+	found, err := b.referenced(nn, gw)
+	if found {
+		b.snap.Gateways = append(b.snap.Gateways, *gw)
+	}
+	return err
+}
+
+// addGeneratedGateway adds the generated Gateway nn if it exists.
+func (b *snapshotBuilder) addGeneratedGateway(nn types.NamespacedName) error {
 	if b.gateways[nn] {
 		return nil
 	}
@@ -134,7 +167,7 @@ func (b *snapshotBuilder) addPool(nn types.NamespacedName) error {
 	}
 	b.pools[nn] = true
 	p := &giev1.InferencePool{}
-	found, err := b.get(nn, p)
+	found, err := b.referenced(nn, p)
 	if found {
 		b.snap.Pools = append(b.snap.Pools, *p)
 	}
@@ -163,7 +196,7 @@ func (b *snapshotBuilder) addEndpointPicker(pool *giev1.InferencePool) error {
 	}
 	b.services[nn] = true
 	svc := &corev1.Service{}
-	found, err := b.get(nn, svc)
+	found, err := b.referenced(nn, svc)
 	if err != nil || !found {
 		return err
 	}

@@ -66,6 +66,10 @@ func startServer(ctx context.Context, dir, name string) (*server, error) {
 		return nil, err
 	}
 	s := &server{name: name, env: env, auditLog: filepath.Join(dir, name+"-audit.log"), users: map[string]*crenvtest.AuthenticatedUser{}}
+	// The API server appends to its audit log: a previous run's writes would count as this one's.
+	if err := os.Remove(s.auditLog); err != nil && !os.IsNotExist(err) {
+		return nil, err
+	}
 	env.ControlPlane.GetAPIServer().Configure().
 		Set("audit-policy-file", policy).
 		Set("audit-log-path", s.auditLog).
