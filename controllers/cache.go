@@ -32,10 +32,14 @@ func cacheOptions(opts cache.Options) cache.Options {
 	return opts
 }
 
+// lastApplied is the annotation kubectl apply keeps a copy of the whole object in.
+const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
+
 // keepForeignManagedFields keeps, of a cached object's managedFields, only the spec entries of
 // other managers on the objects the operator generates: drift detection (drift.go) and the
 // fight event (fight.go) read those and nothing else. The operator's own entry, the largest,
-// and every entry of the user's objects go.
+// and every entry of the user's objects go, and so does kubectl's copy of a user's object in
+// its last-applied annotation, which often doubles its size.
 func keepForeignManagedFields(obj any) (any, error) {
 	o, ok := obj.(client.Object)
 	if !ok {
@@ -43,6 +47,10 @@ func keepForeignManagedFields(obj any) (any, error) {
 	}
 	if o.GetLabels()[translate.LabelManagedBy] != translate.ManagedByValue {
 		o.SetManagedFields(nil)
+		if ann := o.GetAnnotations(); ann[lastApplied] != "" {
+			delete(ann, lastApplied)
+			o.SetAnnotations(ann)
+		}
 		return obj, nil
 	}
 	var keep []metav1.ManagedFieldsEntry
@@ -108,10 +116,14 @@ func hasReadyEndpoint(s *discoveryv1.EndpointSlice) bool {
 
 // slimMeta keeps the metadata the operator reads of an object it does not generate.
 func slimMeta(m metav1.ObjectMeta) metav1.ObjectMeta {
+	ann := m.Annotations
+	if ann[lastApplied] != "" {
+		delete(ann, lastApplied)
+	}
 	return metav1.ObjectMeta{
 		Name: m.Name, Namespace: m.Namespace, UID: m.UID, ResourceVersion: m.ResourceVersion,
 		Generation: m.Generation, CreationTimestamp: m.CreationTimestamp, DeletionTimestamp: m.DeletionTimestamp,
-		Labels: m.Labels, Annotations: m.Annotations, OwnerReferences: m.OwnerReferences,
+		Labels: m.Labels, Annotations: ann, OwnerReferences: m.OwnerReferences,
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
+	giev1 "sigs.k8s.io/gateway-api-inference-extension/api/v1"
 
 	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate"
 )
@@ -45,7 +46,8 @@ func TestCacheKeepsWhatTheOperatorReads(t *testing.T) {
 	})
 
 	svc := &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "epp", Labels: map[string]string{"app": "epp"}},
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "epp", Labels: map[string]string{"app": "epp"},
+			Annotations: map[string]string{lastApplied: `{"kind":"Service"}`, "note": "kept"}},
 		Spec: corev1.ServiceSpec{
 			Selector: map[string]string{"app": "epp"},
 			Ports:    []corev1.ServicePort{{Name: "grpc", Port: 9002, TargetPort: intstr.FromInt32(9002)}},
@@ -55,6 +57,9 @@ func TestCacheKeepsWhatTheOperatorReads(t *testing.T) {
 	got := cached(t, &corev1.Service{}, client.ObjectKeyFromObject(svc), svc.ResourceVersion)
 	if got.Spec.Selector != nil || got.Spec.ClusterIP != "" || got.ManagedFields != nil {
 		t.Errorf("cached user Service keeps selector %v, clusterIP %q, managedFields %d", got.Spec.Selector, got.Spec.ClusterIP, len(got.ManagedFields))
+	}
+	if _, ok := got.Annotations[lastApplied]; ok || got.Annotations["note"] != "kept" {
+		t.Errorf("cached user Service annotations %v, want note and no %s", got.Annotations, lastApplied)
 	}
 	if got.Spec.Type != corev1.ServiceTypeClusterIP || len(got.Spec.Ports) != 1 || got.Spec.Ports[0].Port != 9002 || got.Labels["app"] != "epp" {
 		t.Errorf("cached user Service lost what the operator reads: type %q ports %v labels %v", got.Spec.Type, got.Spec.Ports, got.Labels)
@@ -103,7 +108,13 @@ func TestCacheKeepsWhatTheOperatorReads(t *testing.T) {
 	// A generated Service stays whole, without the operator's own managedFields entry but with
 	// another manager's, which drift detection reads.
 	servedPoolSetup(t, ns, "llm")
-	mustCreate(t, newPool(ns, "llm", "vllm", 8000))
+	pool := newPool(ns, "llm", "vllm", 8000)
+	pool.Annotations = map[string]string{lastApplied: `{"kind":"InferencePool"}`, "note": "kept"}
+	mustCreate(t, pool)
+	gotPool := cached(t, &giev1.InferencePool{}, client.ObjectKeyFromObject(pool), pool.ResourceVersion)
+	if _, ok := gotPool.Annotations[lastApplied]; ok || gotPool.Annotations["note"] != "kept" || gotPool.ManagedFields != nil || len(gotPool.Spec.TargetPorts) != 1 {
+		t.Errorf("cached pool: annotations %v, managedFields %d, spec %+v", gotPool.Annotations, len(gotPool.ManagedFields), gotPool.Spec)
+	}
 	key := shadowKey(ns, "llm")
 	waitService(t, key, selectorIs(map[string]string{"app": "vllm"}))
 	shadow := &corev1.Service{}
