@@ -28,8 +28,9 @@ const PolicyConditionRefused = "Refused"
 // PolicyReasonNotCarried is the reason of PolicyConditionRefused.
 const PolicyReasonNotCarried = "NotCarried"
 
-// egControllerName is Envoy Gateway's controllerName in the status it writes.
-const egControllerName = "gateway.envoyproxy.io/gatewayclass-controller"
+// EnvoyGatewayControllerName is Envoy Gateway's default controllerName: its GatewayClasses name it, and it
+// is the controllerName in the statuses Envoy Gateway writes.
+const EnvoyGatewayControllerName = "gateway.envoyproxy.io/gatewayclass-controller"
 
 // ancestorKey is a Gateway of ours and a listener ("" for the whole Gateway).
 type ancestorKey struct {

@@ -75,7 +75,7 @@ func (s *Snapshot) ClassProblem(class *gwapiv1.GatewayClass, settings Settings) 
 	eg := s.gatewayClass(settings.EnvoyGatewayClassName)
 	if eg == nil {
 		return ReasonEnvoyGatewayClassNotFound, fmt.Sprintf("the Envoy Gateway GatewayClass %q (%s) does not exist: create it with controllerName %s, or name an existing Envoy Gateway class",
-			settings.EnvoyGatewayClassName, from, egControllerName)
+			settings.EnvoyGatewayClassName, from, EnvoyGatewayControllerName)
 	}
 	if c := findCondition(eg.Status.Conditions, string(gwapiv1.GatewayClassConditionStatusAccepted)); c == nil || c.Status != metav1.ConditionTrue || c.ObservedGeneration < eg.Generation {
 		verdict := "it has no verdict yet: is Envoy Gateway running, with this class's controllerName?"

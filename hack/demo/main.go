@@ -103,6 +103,11 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 	fmt.Fprintln(out, "  kubectl get services -A -l app.kubernetes.io/managed-by=inferencepool-operator -o yaml")
 	fmt.Fprintln(out)
 
+	if !o.envoyGateway {
+		if err := standInForEnvoyGatewayClass(ctx, c, o.envoyGatewayClass, out); err != nil {
+			return err
+		}
+	}
 	applied, err := applySamples(ctx, c, o.samples, out)
 	if err != nil {
 		return err

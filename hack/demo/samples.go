@@ -10,9 +10,15 @@ import (
 	"path/filepath"
 	"strings"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate"
 
 	testenv "github.com/inferencepool-operator/inferencepool-operator/test/envtest"
 )
@@ -86,4 +92,31 @@ func describe(obj client.Object) string {
 		return obj.GetName()
 	}
 	return obj.GetNamespace() + "/" + obj.GetName()
+}
+
+// standInForEnvoyGatewayClass creates the Envoy Gateway GatewayClass the samples' class serves
+// through, and accepts it as Envoy Gateway would. Without --envoy-gateway no Envoy Gateway runs,
+// and without an accepted class of its own the operator, rightly, accepts no class of ours
+// (EnvoyGatewayClassNotFound), which would hide everything else the demo shows.
+func standInForEnvoyGatewayClass(ctx context.Context, c client.Client, name string, out io.Writer) error {
+	class := &gwapiv1.GatewayClass{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec:       gwapiv1.GatewayClassSpec{ControllerName: translate.EnvoyGatewayControllerName},
+	}
+	if err := c.Create(ctx, class); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating the Envoy Gateway GatewayClass %q: %w", name, err)
+	}
+	if err := c.Get(ctx, client.ObjectKeyFromObject(class), class); err != nil {
+		return err
+	}
+	meta.SetStatusCondition(&class.Status.Conditions, metav1.Condition{
+		Type: string(gwapiv1.GatewayClassConditionStatusAccepted), Status: metav1.ConditionTrue,
+		Reason: string(gwapiv1.GatewayClassReasonAccepted), ObservedGeneration: class.Generation,
+		Message: "accepted by the demo, standing in for Envoy Gateway",
+	})
+	if err := c.Status().Update(ctx, class); err != nil {
+		return fmt.Errorf("accepting the Envoy Gateway GatewayClass %q: %w", name, err)
+	}
+	fmt.Fprintf(out, "No Envoy Gateway runs in this demo: it creates Envoy Gateway's GatewayClass %q and accepts it as Envoy Gateway would.\n", name)
+	return nil
 }
