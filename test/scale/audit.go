@@ -33,16 +33,17 @@ type auditEvent struct {
 	ResponseStatus *struct {
 		Code int32 `json:"code"`
 	} `json:"responseStatus"`
-	StageTimestamp metav1.MicroTime `json:"stageTimestamp"`
+	RequestReceivedTimestamp metav1.MicroTime `json:"requestReceivedTimestamp"`
+	StageTimestamp           metav1.MicroTime `json:"stageTimestamp"`
 }
 
 // Write is one write request: its target ("resource[/subresource] namespace/name"), verb, HTTP
-// status code and completion time.
+// status code, completion time and the time the API server received it.
 type Write struct {
-	Target string
-	Verb   string
-	Code   int32
-	At     time.Time
+	Target       string
+	Verb         string
+	Code         int32
+	At, Received time.Time
 }
 
 // ReadWrites returns the writes of user in the audit log at path.
@@ -63,7 +64,7 @@ func ReadWrites(path, user string) ([]Write, error) {
 		if ev.Stage != "ResponseComplete" || ev.User.Username != user {
 			continue
 		}
-		w := Write{Verb: ev.Verb, At: ev.StageTimestamp.Time}
+		w := Write{Verb: ev.Verb, At: ev.StageTimestamp.Time, Received: ev.RequestReceivedTimestamp.Time}
 		if ev.ResponseStatus != nil {
 			w.Code = ev.ResponseStatus.Code
 		}
@@ -162,19 +163,42 @@ func Resources(c client.Client) (map[string]string, error) {
 	return out, nil
 }
 
+// LastWrite is when the last successful write of ws to one of items completed (zero when none
+// did).
+func LastWrite(ws []Write, items []Item, resource map[string]string) time.Time {
+	want := map[string]bool{}
+	for _, it := range items {
+		want[it.target(resource)] = true
+	}
+	var last time.Time
+	for _, w := range ws {
+		if w.Code < 300 && want[w.Target] && w.At.After(last) {
+			last = w.At
+		}
+	}
+	return last
+}
+
+// target is the audit target of it.
+func (it Item) target(resource map[string]string) string {
+	sub := ""
+	if it.Status {
+		sub = "status"
+	}
+	return target(resource[it.Ref.Kind], sub, it.Ref.Namespace, it.Ref.Name)
+}
+
 // CountWrites sorts writes by the items they are for.
 func CountWrites(ws []Write, items []Item, resource map[string]string) WriteStats {
 	var s WriteStats
 	want := map[string]Item{}
 	for _, it := range items {
-		sub := ""
 		if it.Status {
-			sub = "status"
 			s.Statuses++
 		} else {
 			s.Objects++
 		}
-		want[target(resource[it.Ref.Kind], sub, it.Ref.Namespace, it.Ref.Name)] = it
+		want[it.target(resource)] = it
 	}
 	per := map[string]int{}
 	for _, w := range ws {

@@ -91,7 +91,7 @@ func build(snap *translate.Snapshot) (*Expected, error) {
 	e := &Expected{result: translate.Translate(snap), snap: snap,
 		objects: map[Ref]client.Object{}, applied: map[Ref]map[string]any{}, users: map[Ref]client.Object{}}
 	for _, obj := range e.result.Objects {
-		r, err := refOf(obj)
+		r, err := RefOf(obj)
 		if err != nil {
 			return nil, err
 		}
@@ -140,6 +140,12 @@ func (e *Expected) addUsers(snap *translate.Snapshot) {
 		_, ok := e.result.PoolParents[client.ObjectKeyFromObject(p)]
 		add(translate.InferencePoolKind, p, ok)
 	}
+}
+
+// Expects tells whether e expects the generated object r.
+func (e *Expected) Expects(r Ref) bool {
+	_, ok := e.objects[r]
+	return ok
 }
 
 // Counts are the numbers of expected generated objects and statuses.
@@ -233,8 +239,8 @@ func applyMap(obj client.Object) (map[string]any, error) {
 
 var scheme = controllers.NewScheme()
 
-// refOf is the ref of a typed object.
-func refOf(obj client.Object) (Ref, error) {
+// RefOf is the ref of a typed object.
+func RefOf(obj client.Object) (Ref, error) {
 	gvk, err := apiutil.GVKForObject(obj, scheme)
 	if err != nil {
 		return Ref{}, err

@@ -87,6 +87,26 @@ func (op *OperatorProcess) ControllerStats(ctx context.Context) (ControllerStats
 	return s, sc.Err()
 }
 
+// Leader tells whether the operator leads: its leader_election_master_status is 1.
+func (op *OperatorProcess) Leader(ctx context.Context) (bool, error) {
+	resp, err := get(ctx, "http://"+op.metrics+"/metrics")
+	if err != nil {
+		return false, err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		return false, fmt.Errorf("GET /metrics: %s", resp.Status)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if name, _, value, ok := parseSample(sc.Text()); ok && name == "leader_election_master_status" {
+			return value == 1, nil
+		}
+	}
+	return false, sc.Err()
+}
+
 // parseSample reads a Prometheus text-format sample: its name, its controller (or name) label
 // and its value.
 func parseSample(line string) (name, controller string, value float64, ok bool) {

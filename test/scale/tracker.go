@@ -65,7 +65,7 @@ func StartTracker(ctx context.Context, cfg *rest.Config) (*Tracker, error) {
 	go func() { _ = c.Start(ctx) }()
 	var regs []toolscache.ResourceEventHandlerRegistration
 	for _, obj := range WatchedKinds {
-		r, err := refOf(obj)
+		r, err := RefOf(obj)
 		if err != nil {
 			return nil, err
 		}
@@ -148,7 +148,7 @@ func (t *Tracker) evaluate(it Item, st *itemState) {
 func (t *Tracker) Expect(e *Expected) error {
 	watched := map[string]bool{}
 	for _, obj := range WatchedKinds {
-		r, _ := refOf(obj)
+		r, _ := RefOf(obj)
 		watched[r.Kind] = true
 	}
 	for _, it := range e.Items {
@@ -234,6 +234,48 @@ func (t *Tracker) PoolsDone() map[int]time.Time {
 			out[st.pool] = st.at
 		}
 	}
+	return out
+}
+
+// Objects returns how many of the expected generated objects are done, and how many are
+// expected: how far the operator has got.
+func (t *Tracker) Objects() (done, expected int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for it, st := range t.state {
+		if it.Status {
+			continue
+		}
+		expected++
+		if st.done {
+			done++
+		}
+	}
+	return done, expected
+}
+
+// PoolsWithObjects lists, sorted, the indexes of the pools whose expected generated objects
+// are all done (their statuses may not be).
+func (t *Tracker) PoolsWithObjects() []int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	complete := map[int]bool{}
+	for it, st := range t.state {
+		if it.Status || st.pool < 0 {
+			continue
+		}
+		if _, ok := complete[st.pool]; !ok {
+			complete[st.pool] = true
+		}
+		complete[st.pool] = complete[st.pool] && st.done
+	}
+	var out []int
+	for i, ok := range complete {
+		if ok {
+			out = append(out, i)
+		}
+	}
+	sort.Ints(out)
 	return out
 }
 
