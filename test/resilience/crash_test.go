@@ -24,6 +24,7 @@ import (
 // unreferenced: no generated objects, no status entry of ours), target ports changed (the
 // shadow Services must follow).
 func TestCrash(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "operator")
 	ctx := t.Context()
 	e.createPools(pools)
@@ -64,7 +65,7 @@ func TestCrash(t *testing.T) {
 	restarted := time.Now()
 	op.restart()
 	last := e.converge(convergeTimeout, op)
-	e.logf("converged %s after the restart (%s down)", secs(last.Sub(restarted)), secs(restarted.Sub(killed)))
+	e.logf("converged %s after the restart (%s down); it took the Lease its predecessor left %s after its start", secs(last.Sub(restarted)), secs(restarted.Sub(killed)), secs(e.leaseTaken("operator", restarted).Sub(restarted)))
 	e.verify(exp)
 
 	// What the changes must have removed, named (Verify found nothing stale; this says what

@@ -247,6 +247,19 @@ func (e *env) writes(user string) []scale.Write {
 	return ws
 }
 
+// leaseTaken is when user first wrote the Lease since from (the API server received it): when a
+// process started since then took it (a leader renews it; one that takes it writes it first).
+func (e *env) leaseTaken(user string, from time.Time) time.Time {
+	e.t.Helper()
+	target := "leases " + operatorNamespace + "/" + controllers.LeaderElectionID
+	for _, w := range e.writes(user) {
+		if w.Target == target && w.Code < 300 && !w.Received.Before(from) {
+			return w.Received
+		}
+	}
+	return time.Time{}
+}
+
 // leaderElection are the operator's flags for leader election as deployed: on, the Lease in
 // the operator's namespace, plus extra (e.g. shorter durations).
 func leaderElection(extra ...string) []string {

@@ -49,6 +49,7 @@ const (
 // writes the change within the bound above; the killed replica wrote nothing after its death;
 // once restarted, it stands by while the survivor keeps the Lease.
 func TestFailover(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "operator-a", "operator-b")
 	ctx := t.Context()
 	e.createPools(failoverPools)

@@ -34,11 +34,13 @@ const (
 // Without leader election nothing exits: client-go's requests and watches and the
 // controllers' work queues retry until the API server answers.
 func TestAPIServerOutage(t *testing.T) {
+	t.Parallel()
 	t.Run("leader-election", func(t *testing.T) { testOutage(t, true) })
 	t.Run("no-leader-election", func(t *testing.T) { testOutage(t, false) })
 }
 
 func testOutage(t *testing.T, leaderElect bool) {
+	t.Parallel()
 	e := newEnv(t, "operator")
 	ctx := t.Context()
 	e.createPools(pools)
@@ -77,6 +79,11 @@ func testOutage(t *testing.T, leaderElect bool) {
 		last = up // it had written everything before
 	}
 	e.logf("converged %s after the API server was back (its last write; %s after the operator's first start)", secs(last.Sub(up)), secs(last.Sub(started)))
+	if leaderElect {
+		if taken := e.leaseTaken("operator", up); !taken.IsZero() {
+			e.logf("the restarted operator took the Lease %s after the API server was back", secs(taken.Sub(up)))
+		}
+	}
 	e.verify(exp)
 
 	exits := op.exitsBetween(down, time.Now())
