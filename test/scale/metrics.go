@@ -60,21 +60,7 @@ func (s ControllerStats) QueuedTotal() float64 {
 // ControllerStats scrapes the operator's metrics endpoint.
 func (op *OperatorProcess) ControllerStats(ctx context.Context) (ControllerStats, error) {
 	s := ControllerStats{Reconciles: map[string]float64{}, Queued: map[string]float64{}, Busy: map[string]float64{}}
-	resp, err := get(ctx, "http://"+op.metrics+"/metrics")
-	if err != nil {
-		return s, err
-	}
-	defer func() { _ = resp.Body.Close() }()
-	if resp.StatusCode != http.StatusOK {
-		return s, fmt.Errorf("GET /metrics: %s", resp.Status)
-	}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		name, controller, value, ok := parseSample(sc.Text())
-		if !ok {
-			continue
-		}
+	err := op.scrape(ctx, func(name, controller string, value float64) {
 		switch name {
 		case "controller_runtime_reconcile_total":
 			s.Reconciles[controller] += value
@@ -83,28 +69,39 @@ func (op *OperatorProcess) ControllerStats(ctx context.Context) (ControllerStats
 		case "controller_runtime_active_workers":
 			s.Busy[controller] = value
 		}
-	}
-	return s, sc.Err()
+	})
+	return s, err
 }
 
 // Leader tells whether the operator leads: its leader_election_master_status is 1.
 func (op *OperatorProcess) Leader(ctx context.Context) (bool, error) {
+	leader := false
+	err := op.scrape(ctx, func(name, _ string, value float64) {
+		if name == "leader_election_master_status" {
+			leader = value == 1
+		}
+	})
+	return leader, err
+}
+
+// scrape reads the operator's metrics endpoint and passes each sample to sample.
+func (op *OperatorProcess) scrape(ctx context.Context, sample func(name, controller string, value float64)) error {
 	resp, err := get(ctx, "http://"+op.metrics+"/metrics")
 	if err != nil {
-		return false, err
+		return err
 	}
 	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode != http.StatusOK {
-		return false, fmt.Errorf("GET /metrics: %s", resp.Status)
+		return fmt.Errorf("GET /metrics: %s", resp.Status)
 	}
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
-		if name, _, value, ok := parseSample(sc.Text()); ok && name == "leader_election_master_status" {
-			return value == 1, nil
+		if name, controller, value, ok := parseSample(sc.Text()); ok {
+			sample(name, controller, value)
 		}
 	}
-	return false, sc.Err()
+	return sc.Err()
 }
 
 // parseSample reads a Prometheus text-format sample: its name, its controller (or name) label
