@@ -14,10 +14,11 @@ import (
 )
 
 // Short leader-election durations (the operator's --leader-elect-* flags; controller-runtime's
-// defaults are 15 s, 10 s, 2 s), so that a failover takes seconds.
+// defaults are 15 s, 10 s, 2 s), so that a failover takes seconds. The renew deadline stays
+// close to the lease: on 2 loaded cores, a leader must not lose its Lease to a slow API call.
 const (
 	leaseDuration = 6 * time.Second
-	renewDeadline = 4 * time.Second
+	renewDeadline = 5 * time.Second
 	retryPeriod   = time.Second
 )
 
