@@ -39,6 +39,7 @@ vet: ## go vet (the system tests' files too: they build only with their tags).
 	go vet ./...
 	go vet -tags e2e,conformance ./test/...
 	go vet -tags bench ./test/bench/...
+	go vet -tags resilience ./test/resilience/...
 
 .PHONY: envtest
 envtest: ## Build kube-apiserver and etcd for envtest (first run only) and print their directory.
@@ -48,9 +49,10 @@ envtest: ## Build kube-apiserver and etcd for envtest (first run only) and print
 SKIP_E2E ?=
 
 .PHONY: test
-test: manifests generate helm fmt vet ## Run all tests: unit, golden, envtest integration, the benchmark at 20 pools, then test-e2e and conformance (SKIP_E2E=1 skips those two).
+test: manifests generate helm fmt vet ## Run all tests: unit, golden, envtest integration, the benchmark at 20 pools, the failure-mode tests, then test-e2e and conformance (SKIP_E2E=1 skips those two).
 	KUBEBUILDER_ASSETS="$$($(BUILD_TOOL) envtest)" go test ./... $(GO_TEST_FLAGS)
 	KUBEBUILDER_ASSETS="$$($(BUILD_TOOL) envtest)" go test -tags bench -run '^TestBenchSmall$$' -count=1 ./test/bench/
+	$(MAKE) test-resilience
 ifneq ($(SKIP_E2E),1)
 	$(MAKE) test-e2e
 	$(MAKE) conformance CONFORMANCE_REPORT=$(CURDIR)/tmp/conformance/report.yaml
@@ -80,6 +82,12 @@ test-crds: ## Refresh the third-party CRDs under test/crds from the pinned modul
 	hack/update-test-crds.sh
 
 ##@ System tests
+
+RESILIENCE_TEST_FLAGS ?=
+
+.PHONY: test-resilience
+test-resilience: ## Failure-mode tests (no root, no Envoy Gateway; ~4 min): API server outage, kill -9, leader failover, while the operator's binary converges 300 pools.
+	go test -tags resilience -count=1 -v -timeout 20m ./test/resilience/ $(RESILIENCE_TEST_FLAGS)
 
 CLUSTER_DIR ?= $(CURDIR)/tmp/cluster
 E2E_TEST_FLAGS ?=

@@ -5,6 +5,7 @@ package main
 import (
 	"flag"
 	"os"
+	"time"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/config"
@@ -22,6 +23,9 @@ func main() {
 		pprofAddr        string
 		leaderElect      bool
 		leaderElectionNS string
+		leaseDuration    time.Duration
+		renewDeadline    time.Duration
+		retryPeriod      time.Duration
 		metricsSecure    bool
 		maxConcurrent    int
 		opts             controllers.Options
@@ -32,6 +36,10 @@ func main() {
 	flag.BoolVar(&metricsSecure, "metrics-secure", false, "Serve metrics over HTTPS, allowing only scrapers the API server authenticates and authorizes for GET /metrics.")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader so only one replica reconciles at a time (on in the Deployment).")
 	flag.StringVar(&leaderElectionNS, "leader-election-namespace", "", "Namespace of the leader election Lease (default: the pod's namespace).")
+	// The defaults are controller-runtime's.
+	flag.DurationVar(&leaseDuration, "leader-elect-lease-duration", 15*time.Second, "How long a replica that is not the leader waits after the Lease's last renewal before taking it over.")
+	flag.DurationVar(&renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "How long the leader keeps retrying to renew the Lease before it gives up leadership and exits; shorter than the lease duration.")
+	flag.DurationVar(&retryPeriod, "leader-elect-retry-period", 2*time.Second, "How often replicas try to acquire or renew the Lease.")
 	flag.StringVar(&opts.ClusterDomain, "cluster-domain", "cluster.local", "The cluster's DNS suffix, used for the endpoint picker's FQDN.")
 	flag.IntVar(&maxConcurrent, "max-concurrent-reconciles", controllers.DefaultMaxConcurrentReconciles, "How many objects of each kind (routes, pools, Gateways, policies) are reconciled at once.")
 	flag.StringVar(&opts.DefaultEnvoyGatewayClass, "envoy-gateway-class", "eg", "Envoy Gateway GatewayClass used by a GatewayClass without parameters.")
@@ -55,6 +63,9 @@ func main() {
 		LeaderElectionID:        controllers.LeaderElectionID,
 		LeaderElectionNamespace: leaderElectionNS,
 		Controller:              config.Controller{MaxConcurrentReconciles: maxConcurrent},
+		LeaseDuration:           &leaseDuration,
+		RenewDeadline:           &renewDeadline,
+		RetryPeriod:             &retryPeriod,
 	}))
 	if err != nil {
 		setupLog.Error(err, "creating manager")

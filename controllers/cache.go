@@ -19,21 +19,31 @@ import (
 // reads, so its memory follows the number of objects rather than their size
 // (docs/performance.md says what each kind costs).
 
-// cacheOptions sets the cache's transforms on opts: managedFields only where drift detection
-// reads them, and slim Services, EndpointSlices and Namespaces.
+// cacheOptions sets the cache's transform on opts: managedFields only where drift detection
+// reads them, and slim Services, EndpointSlices and Namespaces. One transform for every kind,
+// not cache.ByObject entries: with those, creating the manager asks the API server whether each
+// kind is namespaced, and an operator started while the API server does not answer exits (its
+// pod then crash-loops, and comes back only after the kubelet's back-off).
 func cacheOptions(opts cache.Options) cache.Options {
-	opts.DefaultTransform = keepForeignManagedFields
-	if opts.ByObject == nil {
-		opts.ByObject = map[client.Object]cache.ByObject{}
-	}
-	opts.ByObject[&discoveryv1.EndpointSlice{}] = cache.ByObject{Transform: slimEndpointSlice}
-	opts.ByObject[&corev1.Service{}] = cache.ByObject{Transform: slimService}
-	opts.ByObject[&corev1.Namespace{}] = cache.ByObject{Transform: slimNamespace}
+	opts.DefaultTransform = transformCached
 	return opts
 }
 
 // lastApplied is the annotation kubectl apply keeps a copy of the whole object in.
 const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
+
+// transformCached is the cache's transform of every object it stores.
+func transformCached(obj any) (any, error) {
+	switch obj.(type) {
+	case *discoveryv1.EndpointSlice:
+		return slimEndpointSlice(obj)
+	case *corev1.Service:
+		return slimService(obj)
+	case *corev1.Namespace:
+		return slimNamespace(obj)
+	}
+	return keepForeignManagedFields(obj)
+}
 
 // keepForeignManagedFields keeps, of a cached object's managedFields, only the spec entries of
 // other managers on the objects the operator generates: drift detection (drift.go) and the

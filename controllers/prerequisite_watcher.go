@@ -2,6 +2,8 @@ package controllers
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -159,12 +161,16 @@ func (w *prerequisiteWatcher) Start(ctx context.Context) error {
 // NeedLeaderElection is false: every replica's readiness says what is missing.
 func (w *prerequisiteWatcher) NeedLeaderElection() bool { return false }
 
+// errNotChecked wraps the error of a check of the prerequisites that got no answer from the API
+// server, as opposed to an error setting something up.
+var errNotChecked = errors.New("prerequisites not checked")
+
 // reconcile checks the prerequisites, sets up what became possible, and tells the GatewayClass
 // and Gateway controllers when something changed.
 func (w *prerequisiteWatcher) reconcile(ctx context.Context) error {
 	changed, err := w.opts.prereqs.check(w.dc)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %w", errNotChecked, err)
 	}
 	if !changed {
 		return nil

@@ -2,10 +2,12 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate"
 )
@@ -51,8 +53,13 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error
 		return err
 	}
 	// Set up what can be now, as before any prerequisite was checked: a normal start does all
-	// of it before the manager starts.
-	if err := w.reconcile(ctx); err != nil {
+	// of it before the manager starts. An API server that does not answer (down, restarting) is
+	// not fatal: the watcher asks again every interval and sets up then. Exiting would make the
+	// operator's pod crash-loop for as long as the API server is away, and wait out the
+	// kubelet's back-off (up to 5 minutes) after it is back.
+	if err := w.reconcile(ctx); errors.Is(err, errNotChecked) {
+		log.FromContext(ctx).Error(err, "the API server does not answer: setting up once it does", "interval", opts.PrerequisiteCheckInterval)
+	} else if err != nil {
 		return err
 	}
 	for _, set := range allAPISets {

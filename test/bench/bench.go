@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	giev1 "sigs.k8s.io/gateway-api-inference-extension/api/v1"
 
 	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate"
+	"github.com/inferencepool-operator/inferencepool-operator/test/scale"
 )
 
 // settle separates the phases: writes in flight when a phase converges land in that phase's
@@ -38,7 +38,7 @@ func Run(ctx context.Context, cfg Config, logf func(string, ...any)) (*Result, e
 		startErr [3]error
 	)
 	wg.Add(3)
-	go func() { defer wg.Done(); bin, startErr[0] = buildOperator(ctx, cfg.Dir) }()
+	go func() { defer wg.Done(); bin, startErr[0] = scale.BuildOperator(ctx, cfg.Dir) }()
 	go func() { defer wg.Done(); op, startErr[1] = startServer(ctx, cfg.Dir, "operator") }()
 	go func() { defer wg.Done(); raw, startErr[2] = startServer(ctx, cfg.Dir, "raw") }()
 	wg.Wait()
@@ -65,8 +65,8 @@ func Run(ctx context.Context, cfg Config, logf func(string, ...any)) (*Result, e
 	start := time.Now()
 	var setupErr [2]error
 	wg.Add(2)
-	go func() { defer wg.Done(); setupErr[0] = createInputs(ctx, opAdmin, cfg.Pools) }()
-	go func() { defer wg.Done(); setupErr[1] = createInputs(ctx, rawAdmin, cfg.Pools) }()
+	go func() { defer wg.Done(); setupErr[0] = scale.CreateInputs(ctx, opAdmin, cfg.Pools) }()
+	go func() { defer wg.Done(); setupErr[1] = scale.CreateInputs(ctx, rawAdmin, cfg.Pools) }()
 	wg.Wait()
 	if err := errors.Join(setupErr[:]...); err != nil {
 		return nil, err
@@ -86,8 +86,8 @@ func Run(ctx context.Context, cfg Config, logf func(string, ...any)) (*Result, e
 type operatorRun struct {
 	cfg   Config
 	admin client.Client
-	tr    *tracker
-	op    *operatorProcess
+	tr    *scale.Tracker
+	op    *scale.OperatorProcess
 	res   *Result
 	logf  func(string, ...any)
 }
@@ -95,14 +95,14 @@ type operatorRun struct {
 // runOperator measures the operator: cold start, steady state, edit, increment, memory. Each
 // phase ends a moment (settle) after it converged; the audit log is split at those times.
 func runOperator(ctx context.Context, cfg Config, s *server, admin client.Client, bin string, res *Result, logf func(string, ...any)) error {
-	resource, err := resources(admin)
+	resource, err := scale.Resources(admin)
 	if err != nil {
 		return err
 	}
 	trackCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	r := &operatorRun{cfg: cfg, admin: admin, res: res, logf: logf}
-	if r.tr, err = startTracker(trackCtx, s.admin); err != nil {
+	if r.tr, err = scale.StartTracker(trackCtx, s.admin); err != nil {
 		return err
 	}
 	// What the cold start must write is known before the operator starts: the harness's
@@ -119,10 +119,10 @@ func runOperator(ctx context.Context, cfg Config, s *server, admin client.Client
 	logf("cold start: starting the operator")
 	res.ColdLoad[0] = loadAverage()
 	t0 := time.Now()
-	if r.op, err = startOperator(bin, kubeconfig, filepath.Join(cfg.Dir, "operator.log"), cfg.Profile); err != nil {
+	if r.op, err = scale.StartOperator(bin, kubeconfig, filepath.Join(cfg.Dir, "operator.log"), cfg.Profile); err != nil {
 		return err
 	}
-	defer func() { _ = r.op.stop() }()
+	defer func() { _ = r.op.Stop() }()
 	profiles := &profiler{op: r.op, dir: cfg.Dir}
 	if cfg.Profile {
 		profiles.cpu(ctx, cfg.ProfileSeconds)
@@ -133,7 +133,7 @@ func runOperator(ctx context.Context, cfg Config, s *server, admin client.Client
 	}
 	res.Operator = last.Sub(t0)
 	res.ColdLoad[1] = loadAverage()
-	pid := r.op.proc.Pid()
+	pid := r.op.Proc.Pid()
 	if res.ColdRSS, _, err = memory(pid); err != nil {
 		return err
 	}
@@ -142,17 +142,17 @@ func runOperator(ctx context.Context, cfg Config, s *server, admin client.Client
 		return err
 	}
 	res.ColdCPU = coldCPU
-	coldStats, err := r.op.controllerStats(ctx)
+	coldStats, err := r.op.ControllerStats(ctx)
 	if err != nil {
 		return err
 	}
-	res.ColdReconciles = coldStats.since(controllerStats{})
+	res.ColdReconciles = coldStats.Since(scale.ControllerStats{})
 	// From convergence on, the metrics tell when the operator has worked off its queues.
 	var idle time.Time
 	idleDone := make(chan error, 1)
 	go func() {
 		var err error
-		idle, _, err = r.op.waitIdle(ctx, phaseTimeout(cfg.Pools))
+		idle, _, err = r.op.WaitIdle(ctx, phaseTimeout(cfg.Pools))
 		idleDone <- err
 	}()
 	logf("cold start: converged in %s", res.Operator)
@@ -164,11 +164,11 @@ func runOperator(ctx context.Context, cfg Config, s *server, admin client.Client
 
 	logf("steady state: watching for %s", cfg.Steady)
 	time.Sleep(cfg.Steady)
-	steadyStats, err := r.op.controllerStats(ctx)
+	steadyStats, err := r.op.ControllerStats(ctx)
 	if err != nil {
 		return err
 	}
-	res.SteadyReconciles, res.QueuedAfterSteady = steadyStats.since(coldStats), steadyStats.queued()
+	res.SteadyReconciles, res.QueuedAfterSteady = steadyStats.Since(coldStats), steadyStats.QueuedTotal()
 	// The edit measures propagation, not a backlog: it waits until the operator is idle.
 	if err := <-idleDone; err != nil {
 		return err
@@ -200,8 +200,8 @@ func runOperator(ctx context.Context, cfg Config, s *server, admin client.Client
 		return err
 	}
 
-	res.Unexpected = r.tr.unexpected()
-	if res.PeakRSS, _, err = memory(r.op.proc.Pid()); err != nil {
+	res.Unexpected = r.tr.Unexpected()
+	if res.PeakRSS, _, err = memory(r.op.Proc.Pid()); err != nil {
 		return err
 	}
 	if cfg.Profile {
@@ -210,26 +210,26 @@ func runOperator(ctx context.Context, cfg Config, s *server, admin client.Client
 			return err
 		}
 	}
-	if err := r.op.running(); err != nil {
+	if err := r.op.Running(); err != nil {
 		return err
 	}
 
-	ws, err := readWrites(s.auditLog, operatorUser)
+	ws, err := scale.ReadWrites(s.auditLog, operatorUser)
 	if err != nil {
 		return err
 	}
-	res.ColdWrites = countWrites(between(ws, t0, b1), cold.items, resource)
-	res.SteadyWrites = between(ws, b1, b2)
-	res.EditWrites = countWrites(between(ws, b2, b3), edit.changedSince(cold), resource)
+	res.ColdWrites = scale.CountWrites(scale.Between(ws, t0, b1), cold.Items, resource)
+	res.SteadyWrites = scale.Between(ws, b1, b2)
+	res.EditWrites = scale.CountWrites(scale.Between(ws, b2, b3), edit.ChangedSince(cold), resource)
 	// The increment's window stays open: every later write counts against it.
-	res.IncrementWrites = countWrites(between(ws, b3, time.Now().Add(time.Hour)), inc.changedSince(edit), resource)
+	res.IncrementWrites = scale.CountWrites(scale.Between(ws, b3, time.Now().Add(time.Hour)), inc.ChangedSince(edit), resource)
 	return nil
 }
 
 // edit changes the target port of the first pool and measures the propagation.
-func (r *operatorRun) edit(ctx context.Context, prev *expected) (*expected, error) {
-	r.logf("edit: changing the target port of %s", poolName(0))
-	sent, pool, err := editTargetPort(ctx, r.admin, poolName(0), targetPort+1)
+func (r *operatorRun) edit(ctx context.Context, prev *scale.Expected) (*scale.Expected, error) {
+	r.logf("edit: changing the target port of %s", scale.PoolName(0))
+	sent, pool, err := scale.EditTargetPort(ctx, r.admin, scale.PoolName(0), scale.TargetPort+1)
 	if err != nil {
 		return nil, err
 	}
@@ -241,16 +241,16 @@ func (r *operatorRun) edit(ctx context.Context, prev *expected) (*expected, erro
 	if err != nil {
 		return nil, err
 	}
-	shadow := item{ref: ref{Kind: "Service", Namespace: namespace, Name: translate.ShadowServiceName(poolName(0))}}
-	r.res.Edit, r.res.EditAll = r.tr.doneAt(shadow).Sub(sent), last.Sub(sent)
+	shadow := scale.Item{Ref: scale.Ref{Kind: "Service", Namespace: scale.Namespace, Name: translate.ShadowServiceName(scale.PoolName(0))}}
+	r.res.Edit, r.res.EditAll = r.tr.DoneAt(shadow).Sub(sent), last.Sub(sent)
 	return e, nil
 }
 
 // increment creates cfg.increment() more pools from start on and measures their lags.
-func (r *operatorRun) increment(ctx context.Context, prev *expected, start time.Time) (*expected, error) {
+func (r *operatorRun) increment(ctx context.Context, prev *scale.Expected, start time.Time) (*scale.Expected, error) {
 	n, from := r.res.Increment, r.cfg.Pools
 	r.logf("increment: %d more pools", n)
-	written, created, err := createPools(ctx, r.admin, from, from+n)
+	written, created, err := scale.CreatePools(ctx, r.admin, from, from+n)
 	if err != nil {
 		return nil, err
 	}
@@ -265,7 +265,7 @@ func (r *operatorRun) increment(ctx context.Context, prev *expected, start time.
 		return nil, err
 	}
 	r.res.IncrementTotal = last.Sub(start)
-	done := r.tr.poolsDone()
+	done := r.tr.PoolsDone()
 	for i, at := range written {
 		r.res.IncrementLags = append(r.res.IncrementLags, done[from+i].Sub(at))
 	}
@@ -286,28 +286,28 @@ func (r *operatorRun) verify(ctx context.Context) error {
 }
 
 // expectWith makes prev updated for the inputs objs what the tracker waits for.
-func (r *operatorRun) expectWith(prev *expected, objs ...client.Object) (*expected, error) {
-	e, err := prev.with(objs)
+func (r *operatorRun) expectWith(prev *scale.Expected, objs ...client.Object) (*scale.Expected, error) {
+	e, err := prev.With(objs)
 	if err != nil {
 		return nil, err
 	}
-	return e, r.tr.expect(e)
+	return e, r.tr.Expect(e)
 }
 
 // expectNow translates the inputs as they are now and makes that what the tracker waits for.
-func (r *operatorRun) expectNow(ctx context.Context) (*expected, error) {
-	e, err := expect(ctx, r.admin)
+func (r *operatorRun) expectNow(ctx context.Context) (*scale.Expected, error) {
+	e, err := scale.Expect(ctx, r.admin)
 	if err != nil {
 		return nil, err
 	}
-	return e, r.tr.expect(e)
+	return e, r.tr.Expect(e)
 }
 
 // wait waits for the tracker's expectation and returns when it was met.
 func (r *operatorRun) wait(ctx context.Context, phase string, timeout time.Duration) (time.Time, error) {
-	last, err := r.tr.wait(ctx, timeout)
+	last, err := r.tr.Wait(ctx, timeout)
 	if err != nil {
-		return last, errors.Join(fmt.Errorf("%s: %w", phase, err), r.op.running())
+		return last, errors.Join(fmt.Errorf("%s: %w", phase, err), r.op.Running())
 	}
 	return last, nil
 }
@@ -316,17 +316,4 @@ func (r *operatorRun) wait(ctx context.Context, phase string, timeout time.Durat
 // rather than a hang.
 func phaseTimeout(pools int) time.Duration {
 	return time.Minute + time.Duration(pools)*200*time.Millisecond
-}
-
-// editTargetPort sets the target port of pool name to port; it returns when it sent the change
-// and the pool as changed.
-func editTargetPort(ctx context.Context, c client.Client, name string, port int32) (time.Time, *giev1.InferencePool, error) {
-	pool := &giev1.InferencePool{}
-	if err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, pool); err != nil {
-		return time.Time{}, nil, err
-	}
-	patch := client.MergeFrom(pool.DeepCopy())
-	pool.Spec.TargetPorts = []giev1.Port{{Number: giev1.PortNumber(port)}}
-	sent := time.Now()
-	return sent, pool, c.Patch(ctx, pool, patch)
 }

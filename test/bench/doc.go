@@ -14,5 +14,7 @@
 //   - incremental convergence (10% more pools created while it runs) and one edit's propagation;
 //   - the operator's peak RSS (VmHWM).
 //
-// Every file builds only with the bench tag: the package is not part of go test ./....
+// The inputs, the expectation from the translation, the tracker, the operator's process and the
+// audit-log counting live in test/scale, which the resilience tests share. Every file of this
+// package builds only with the bench tag: the package is not part of go test ./....
 package bench

@@ -12,6 +12,7 @@ import (
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	testenv "github.com/inferencepool-operator/inferencepool-operator/test/envtest"
+	"github.com/inferencepool-operator/inferencepool-operator/test/scale"
 )
 
 func init() {
@@ -50,12 +51,12 @@ func run(t *testing.T, cfg Config) {
 	}
 
 	// Every phase converged (Run fails otherwise); what follows must hold at any N.
-	for name, s := range map[string]writeStats{
+	for name, s := range map[string]scale.WriteStats{
 		"cold start": res.ColdWrites, "increment": res.IncrementWrites, "edit": res.EditWrites,
 		// The raw writer writes each item once by construction: this checks the counting.
 		"raw writer": res.RawWrites,
 	} {
-		if !s.minimal() {
+		if !s.Minimal() {
 			t.Errorf("%s: writes are not minimal: %s", name, s)
 		}
 	}

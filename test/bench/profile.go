@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+
+	"github.com/inferencepool-operator/inferencepool-operator/test/scale"
 )
 
 // profiler takes the operator's profiles through its pprof endpoint.
 type profiler struct {
-	op    *operatorProcess
+	op    *scale.OperatorProcess
 	dir   string
 	wg    sync.WaitGroup
 	mu    sync.Mutex
@@ -34,7 +36,7 @@ func (p *profiler) heap(ctx context.Context, file string) { p.save(ctx, "heap", 
 
 func (p *profiler) save(ctx context.Context, name, query, file string) {
 	path := filepath.Join(p.dir, file)
-	err := p.op.profile(ctx, name, query, path)
+	err := p.op.Profile(ctx, name, query, path)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/inferencepool-operator/inferencepool-operator/test/scale"
 )
 
 // Table renders the result as the row of docs/performance.md's table, with its header.
@@ -15,7 +17,7 @@ func (r *Result) Table() string {
 	fmt.Fprintf(&b, "| N pools | operator converges | sequential raw writer | ratio | per pool (operator / raw) | peak RSS | writes | steady-state writes | +%d%% pools: lag p50 / p99 / max (all) | one edit propagates |\n", r.IncrementPercent)
 	b.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
 	writes := "1 per object + 1 per status (minimal)"
-	if !r.ColdWrites.minimal() {
+	if !r.ColdWrites.Minimal() {
 		writes = r.ColdWrites.String()
 	} else if n := len(r.ColdWrites.Rejected); n > 0 {
 		writes += fmt.Sprintf(", %d rejected", n)
@@ -34,7 +36,7 @@ func (r *Result) Details() string {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, "- "+format+"\n", args...) }
 	p("inputs: %d pools (%d objects, %d endpoints), created in %s on each API server",
-		r.Pools, len(sharedInputs())+r.Pools*len(poolInputs(0)), r.Pools*(modelEndpoints+1), secs(r.Setup))
+		r.Pools, len(scale.SharedInputs())+r.Pools*len(scale.PoolInputs(0)), r.Pools*(scale.ModelEndpoints+1), secs(r.Setup))
 	p("expected: %d generated objects and %d statuses", r.Objects, r.Statuses)
 	p("operator cold start: %s (%.1f ms per pool), writes %s", secs(r.Operator), ms(r.Operator)/float64(r.Pools), r.ColdWrites)
 	p("sequential raw writer: %s (%.1f ms per pool), writes %s", secs(r.Raw), ms(r.Raw)/float64(r.Pools), r.RawWrites)
@@ -59,13 +61,13 @@ func (r *Result) Details() string {
 	return b.String()
 }
 
-func listWrites(ws []write) string {
+func listWrites(ws []scale.Write) string {
 	if len(ws) == 0 {
 		return ""
 	}
 	var out []string
 	for _, w := range ws[:min(5, len(ws))] {
-		out = append(out, w.verb+" "+w.target)
+		out = append(out, w.Verb+" "+w.Target)
 	}
 	return ", e.g. " + strings.Join(out, ", ")
 }

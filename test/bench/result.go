@@ -2,7 +2,11 @@
 
 package bench
 
-import "time"
+import (
+	"time"
+
+	"github.com/inferencepool-operator/inferencepool-operator/test/scale"
+)
 
 // Result is what one run measured.
 type Result struct {
@@ -14,15 +18,15 @@ type Result struct {
 	// Operator is the cold start: from the operator's process start until the last expected
 	// object or status was seen.
 	Operator   time.Duration
-	ColdWrites writeStats
+	ColdWrites scale.WriteStats
 	// Raw is the sequential raw writer's time for the same writes; RawWrites what it wrote.
 	Raw       time.Duration
-	RawWrites writeStats
+	RawWrites scale.WriteStats
 
 	// SteadyWrites are the operator's writes during Steady after the cold start (the configured
 	// window, or longer when the operator was still busy: see IdleAfter).
 	Steady       time.Duration
-	SteadyWrites []write
+	SteadyWrites []scale.Write
 
 	// Increment pools (IncrementPercent of Pools) were added while the operator ran;
 	// IncrementLags are, per pool, the time from its last input's write to its last output
@@ -34,12 +38,12 @@ type Result struct {
 	// IncrementTranslate is the harness's own work (translating the new pools, updating the
 	// tracker) during the increment: it competed with the operator for the cores.
 	IncrementTranslate time.Duration
-	IncrementWrites    writeStats
+	IncrementWrites    scale.WriteStats
 
 	// Edit is the time from a pool's targetPort change to its shadow Service showing it;
 	// EditAll until every output of the edit was there.
 	Edit, EditAll time.Duration
-	EditWrites    writeStats
+	EditWrites    scale.WriteStats
 
 	// ColdReconciles are the operator's reconciles until cold-start convergence, SteadyReconciles
 	// those during the steady window, QueuedAfterSteady the reconciles still queued at its end;

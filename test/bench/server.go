@@ -9,17 +9,13 @@ import (
 	"os"
 	"path/filepath"
 
-	rbacv1 "k8s.io/api/rbac/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	crenvtest "sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/inferencepool-operator/inferencepool-operator/controllers"
-	"github.com/inferencepool-operator/inferencepool-operator/test/cluster"
 	testenv "github.com/inferencepool-operator/inferencepool-operator/test/envtest"
+	"github.com/inferencepool-operator/inferencepool-operator/test/scale"
 )
 
 // The benchmark's writers: each authenticates as its own user, bound to the operator's
@@ -28,21 +24,7 @@ import (
 const (
 	operatorUser = "bench-operator"
 	rawUser      = "bench-raw-writer"
-	clusterRole  = "inferencepool-operator-manager-role"
 )
-
-// auditPolicy logs, at Metadata level (no bodies, so the log costs the API server little),
-// every request of the benchmark's writers except reads: what remains are their writes.
-const auditPolicy = `apiVersion: audit.k8s.io/v1
-kind: Policy
-omitStages: [RequestReceived, ResponseStarted, Panic]
-rules:
-- level: None
-  verbs: [get, list, watch]
-- level: Metadata
-  users: [` + operatorUser + `, ` + rawUser + `]
-- level: None
-`
 
 // server is one API server of the benchmark: envtest's kube-apiserver and etcd (built from
 // source by hack/build-tool.sh), every CRD installed, an audit log of the writers' writes.
@@ -62,7 +44,7 @@ func startServer(ctx context.Context, dir, name string) (*server, error) {
 		return nil, err
 	}
 	policy := filepath.Join(dir, name+"-audit-policy.yaml")
-	if err := os.WriteFile(policy, []byte(auditPolicy), 0o644); err != nil {
+	if err := os.WriteFile(policy, []byte(scale.AuditPolicy(operatorUser, rawUser)), 0o644); err != nil {
 		return nil, err
 	}
 	s := &server{name: name, env: env, auditLog: filepath.Join(dir, name+"-audit.log"), users: map[string]*crenvtest.AuthenticatedUser{}}
@@ -116,29 +98,7 @@ func (s *server) client() (client.Client, error) {
 
 // bindRole installs config/rbac/role.yaml and binds it to both writers.
 func (s *server) bindRole(ctx context.Context) error {
-	roles, err := cluster.ReadObjects(filepath.Join(testenv.RepoRoot(), "config", "rbac", "role.yaml"))
-	if err != nil {
-		return err
-	}
-	if len(roles) != 1 || roles[0].GetKind() != "ClusterRole" {
-		return fmt.Errorf("config/rbac/role.yaml: want one ClusterRole, got %d objects", len(roles))
-	}
-	roles[0].SetName(clusterRole)
-	objs := []*unstructured.Unstructured{roles[0]}
-	for _, u := range []string{operatorUser, rawUser} {
-		b := &rbacv1.ClusterRoleBinding{
-			TypeMeta:   metav1.TypeMeta{APIVersion: rbacv1.SchemeGroupVersion.String(), Kind: "ClusterRoleBinding"},
-			ObjectMeta: metav1.ObjectMeta{Name: u},
-			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: clusterRole},
-			Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: u}},
-		}
-		m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(b)
-		if err != nil {
-			return err
-		}
-		objs = append(objs, &unstructured.Unstructured{Object: m})
-	}
-	return cluster.Apply(ctx, s.admin, objs...)
+	return scale.BindClusterRole(ctx, s.admin, operatorUser, rawUser)
 }
 
 func (s *server) stop() error {

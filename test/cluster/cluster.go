@@ -18,6 +18,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -37,6 +38,13 @@ type Options struct {
 	NodeName string
 	// Progress receives a line per startup step. Nil discards them.
 	Progress io.Writer
+	// APIServerOnly starts etcd and kube-apiserver only: no controller-manager, scheduler, kwok
+	// or fake node (nothing the tests of a controller against the API server need; it starts
+	// faster and leaves the cores to what is measured). Namespaces, garbage collection and
+	// EndpointSlices are then the test's to do.
+	APIServerOnly bool
+	// APIServerArgs are added to kube-apiserver's command line, e.g. an audit log's flags.
+	APIServerArgs []string
 }
 
 // Cluster is a running control plane.
@@ -54,8 +62,14 @@ type Cluster struct {
 	// NodeName is the fake node pods are scheduled to.
 	NodeName string
 
-	config    *rest.Config
-	procs     []*Process // in start order
+	config *rest.Config
+	procs  []*Process // in start order
+	// apiserver is how kube-apiserver was started, to start it again (RestartAPIServer).
+	apiserver struct {
+		binary string
+		args   []string
+	}
+	ca        *keyPair // signs client certificates of users (UserCredentials)
 	removeDir bool
 	stopOnce  sync.Once
 	stopErr   error
@@ -103,9 +117,11 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	if err != nil {
 		return nil, err
 	}
-	kwokBin, err := BuildTool("kwok")
-	if err != nil {
-		return nil, err
+	var kwokBin string
+	if !opts.APIServerOnly {
+		if kwokBin, err = BuildTool("kwok"); err != nil {
+			return nil, err
+		}
 	}
 
 	ports, err := freePorts(5)
@@ -134,18 +150,17 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	}
 
 	progress("starting kube-apiserver on %s", c.Server)
-	apiserver, err := c.start("kube-apiserver", nil, filepath.Join(k8sBin, "kube-apiserver"), apiserverArgs(c.Dir, f, etcdPort, c.APIServerPort)...)
-	if err != nil {
+	c.apiserver.binary = filepath.Join(k8sBin, "kube-apiserver")
+	c.apiserver.args = append(apiserverArgs(c.Dir, f, etcdPort, c.APIServerPort), opts.APIServerArgs...)
+	if err := c.startAPIServer(ctx); err != nil {
 		return nil, err
+	}
+	if opts.APIServerOnly {
+		progress("ready (API server only); kubeconfig %s", c.Kubeconfig)
+		return c, nil
 	}
 	cs, err := kubernetes.NewForConfig(c.config)
 	if err != nil {
-		return nil, err
-	}
-	if err := waitFor(ctx, 120*time.Second, apiserver, func(ctx context.Context) error {
-		_, err := cs.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
-		return err
-	}); err != nil {
 		return nil, err
 	}
 
@@ -191,6 +206,76 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	}
 	progress("ready; kubeconfig %s", c.Kubeconfig)
 	return c, nil
+}
+
+// startAPIServer starts kube-apiserver and waits until it is ready.
+func (c *Cluster) startAPIServer(ctx context.Context) error {
+	apiserver, err := c.start("kube-apiserver", nil, c.apiserver.binary, c.apiserver.args...)
+	if err != nil {
+		return err
+	}
+	cs, err := kubernetes.NewForConfig(c.config)
+	if err != nil {
+		return err
+	}
+	return waitFor(ctx, 120*time.Second, apiserver, func(ctx context.Context) error {
+		_, err := cs.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
+		return err
+	})
+}
+
+// StopAPIServer stops kube-apiserver (SIGTERM, SIGKILL after grace) and leaves the other
+// components running: an API server outage, until StartAPIServer. Clients get connection
+// refused meanwhile; etcd keeps the state.
+func (c *Cluster) StopAPIServer(grace time.Duration) error {
+	p := c.process("kube-apiserver")
+	if p == nil {
+		return errors.New("kube-apiserver is not running")
+	}
+	if err := p.Stop(grace); err != nil {
+		return err
+	}
+	c.procs = slices.DeleteFunc(c.procs, func(q *Process) bool { return q == p })
+	return nil
+}
+
+// StartAPIServer starts kube-apiserver again after StopAPIServer, with the same flags, port,
+// certificates and etcd, and waits until it is ready. Its log goes on in the same file.
+func (c *Cluster) StartAPIServer(ctx context.Context) error {
+	if c.process("kube-apiserver") != nil {
+		return errors.New("kube-apiserver is already running")
+	}
+	return c.startAPIServer(ctx)
+}
+
+// process returns the running component name, or nil.
+func (c *Cluster) process(name string) *Process {
+	for _, p := range c.procs {
+		if p.Name == name {
+			return p
+		}
+	}
+	return nil
+}
+
+// UserCredentials returns a client certificate of the cluster CA for user name in groups: an
+// identity of its own, which RBAC can bind and the audit log names.
+func (c *Cluster) UserCredentials(name string, groups ...string) (Credentials, error) {
+	kp, err := c.ca.sign(certSpec{CommonName: name, Groups: groups, Client: true})
+	if err != nil {
+		return Credentials{}, err
+	}
+	return Credentials{CertPEM: kp.CertPEM, KeyPEM: kp.KeyPEM}, nil
+}
+
+// UserConfig is the client configuration of creds (see UserCredentials).
+func (c *Cluster) UserConfig(creds Credentials) *rest.Config {
+	return restConfig(c.Server, c.CACertPEM, creds)
+}
+
+// WriteUserKubeconfig writes the kubeconfig of creds (see UserCredentials) to path.
+func (c *Cluster) WriteUserKubeconfig(path string, creds Credentials) error {
+	return WriteKubeconfig(path, c.Server, c.CACertPEM, creds)
 }
 
 // RESTConfig returns a copy of the admin client configuration.

@@ -35,7 +35,7 @@ func (c *Cluster) writeFiles() (*files, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.CACertPEM = ca.CertPEM
+	c.CACertPEM, c.ca = ca.CertPEM, ca
 	if f.caCert, f.caKey, err = ca.write(pki, "ca"); err != nil {
 		return nil, err
 	}

@@ -105,6 +105,16 @@ func (p *Process) Stop(grace time.Duration) error {
 	return nil
 }
 
+// Kill sends SIGKILL to the process group (kill -9: no shutdown, nothing released) and returns
+// once the process has been reaped.
+func (p *Process) Kill() error {
+	if err := syscall.Kill(-p.Pid(), syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("killing %s: %w", p.Name, err)
+	}
+	<-p.done
+	return nil
+}
+
 // Tail returns the last n bytes of the process log, for error messages.
 func (p *Process) Tail(n int64) string {
 	return tail(p.LogFile, n)

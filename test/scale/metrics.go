@@ -1,6 +1,4 @@
-//go:build bench
-
-package bench
+package scale
 
 import (
 	"bufio"
@@ -14,10 +12,10 @@ import (
 	"time"
 )
 
-// controllerStats are the operator's controller-runtime metrics, per controller: how much work
+// ControllerStats are the operator's controller-runtime metrics, per controller: how much work
 // it did and has queued. "Converged" (every output written) does not mean idle: events from the
 // operator's own writes keep reconciles queued after the last write, and an edit waits behind them.
-type controllerStats struct {
+type ControllerStats struct {
 	// Reconciles counts controller_runtime_reconcile_total over every result.
 	Reconciles map[string]float64
 	// Queued is workqueue_depth, Busy controller_runtime_active_workers.
@@ -25,7 +23,7 @@ type controllerStats struct {
 }
 
 // idle tells whether no controller has queued or running work.
-func (s controllerStats) idle() bool {
+func (s ControllerStats) idle() bool {
 	for _, m := range []map[string]float64{s.Queued, s.Busy} {
 		for _, v := range m {
 			if v != 0 {
@@ -36,8 +34,8 @@ func (s controllerStats) idle() bool {
 	return true
 }
 
-// since are the reconciles of s after prev: the total, then per controller that had any.
-func (s controllerStats) since(prev controllerStats) string {
+// Since are the reconciles of s after prev: the total, then per controller that had any.
+func (s ControllerStats) Since(prev ControllerStats) string {
 	var out []string
 	total := 0.0
 	for _, c := range slices.Sorted(maps.Keys(s.Reconciles)) {
@@ -50,8 +48,8 @@ func (s controllerStats) since(prev controllerStats) string {
 	return fmt.Sprintf("%.0f (%s)", total, strings.Join(out, ", "))
 }
 
-// queued is the total of the work queues' depths.
-func (s controllerStats) queued() float64 {
+// QueuedTotal is the total of the work queues' depths.
+func (s ControllerStats) QueuedTotal() float64 {
 	total := 0.0
 	for _, v := range s.Queued {
 		total += v
@@ -59,24 +57,10 @@ func (s controllerStats) queued() float64 {
 	return total
 }
 
-// controllerStats scrapes the operator's metrics endpoint.
-func (op *operatorProcess) controllerStats(ctx context.Context) (controllerStats, error) {
-	s := controllerStats{Reconciles: map[string]float64{}, Queued: map[string]float64{}, Busy: map[string]float64{}}
-	resp, err := get(ctx, "http://"+op.metrics+"/metrics")
-	if err != nil {
-		return s, err
-	}
-	defer func() { _ = resp.Body.Close() }()
-	if resp.StatusCode != http.StatusOK {
-		return s, fmt.Errorf("GET /metrics: %s", resp.Status)
-	}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		name, controller, value, ok := parseSample(sc.Text())
-		if !ok {
-			continue
-		}
+// ControllerStats scrapes the operator's metrics endpoint.
+func (op *OperatorProcess) ControllerStats(ctx context.Context) (ControllerStats, error) {
+	s := ControllerStats{Reconciles: map[string]float64{}, Queued: map[string]float64{}, Busy: map[string]float64{}}
+	err := op.scrape(ctx, func(name, controller string, value float64) {
 		switch name {
 		case "controller_runtime_reconcile_total":
 			s.Reconciles[controller] += value
@@ -85,8 +69,39 @@ func (op *operatorProcess) controllerStats(ctx context.Context) (controllerStats
 		case "controller_runtime_active_workers":
 			s.Busy[controller] = value
 		}
+	})
+	return s, err
+}
+
+// Leader tells whether the operator leads: its leader_election_master_status is 1.
+func (op *OperatorProcess) Leader(ctx context.Context) (bool, error) {
+	leader := false
+	err := op.scrape(ctx, func(name, _ string, value float64) {
+		if name == "leader_election_master_status" {
+			leader = value == 1
+		}
+	})
+	return leader, err
+}
+
+// scrape reads the operator's metrics endpoint and passes each sample to sample.
+func (op *OperatorProcess) scrape(ctx context.Context, sample func(name, controller string, value float64)) error {
+	resp, err := get(ctx, "http://"+op.metrics+"/metrics")
+	if err != nil {
+		return err
 	}
-	return s, sc.Err()
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET /metrics: %s", resp.Status)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if name, controller, value, ok := parseSample(sc.Text()); ok {
+			sample(name, controller, value)
+		}
+	}
+	return sc.Err()
 }
 
 // parseSample reads a Prometheus text-format sample: its name, its controller (or name) label
@@ -110,14 +125,14 @@ func parseSample(line string) (name, controller string, value float64, ok bool) 
 	return name, controller, value, err == nil
 }
 
-// waitIdle polls the operator's metrics (4 times a second) until no controller has work queued
+// WaitIdle polls the operator's metrics (4 times a second) until no controller has work queued
 // or running, twice in a row, and returns the first of those two times and the stats then.
-func (op *operatorProcess) waitIdle(ctx context.Context, timeout time.Duration) (time.Time, controllerStats, error) {
+func (op *OperatorProcess) WaitIdle(ctx context.Context, timeout time.Duration) (time.Time, ControllerStats, error) {
 	deadline := time.Now().Add(timeout)
 	var idleSince time.Time
 	for {
 		at := time.Now()
-		s, err := op.controllerStats(ctx)
+		s, err := op.ControllerStats(ctx)
 		if err != nil {
 			return time.Time{}, s, err
 		}
@@ -130,7 +145,7 @@ func (op *operatorProcess) waitIdle(ctx context.Context, timeout time.Duration) 
 			return idleSince, s, nil
 		}
 		if at.After(deadline) {
-			return time.Time{}, s, fmt.Errorf("the operator still has %.0f reconciles queued after %s", s.queued(), timeout)
+			return time.Time{}, s, fmt.Errorf("the operator still has %.0f reconciles queued after %s", s.QueuedTotal(), timeout)
 		}
 		select {
 		case <-ctx.Done():

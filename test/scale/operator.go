@@ -1,6 +1,4 @@
-//go:build bench
-
-package bench
+package scale
 
 import (
 	"context"
@@ -17,8 +15,8 @@ import (
 	testenv "github.com/inferencepool-operator/inferencepool-operator/test/envtest"
 )
 
-// buildOperator builds the operator's binary (./cmd, as the image does) into dir.
-func buildOperator(ctx context.Context, dir string) (string, error) {
+// BuildOperator builds the operator's binary (./cmd, as the image does) into dir.
+func BuildOperator(ctx context.Context, dir string) (string, error) {
 	bin := filepath.Join(dir, "manager")
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd")
 	cmd.Dir = testenv.RepoRoot()
@@ -28,43 +26,45 @@ func buildOperator(ctx context.Context, dir string) (string, error) {
 	return bin, nil
 }
 
-// operatorProcess is the operator running as its own process, so that its memory is its own.
-type operatorProcess struct {
-	proc *cluster.Process
+// OperatorProcess is the operator running as its own process, so that its memory is its own.
+type OperatorProcess struct {
+	Proc *cluster.Process
 	// metrics is the address of its metrics endpoint; pprof of its pprof endpoint, or empty.
 	metrics, pprof string
 }
 
-// startOperator runs bin against kubeconfig as cmd/main.go runs in the Deployment, minus leader
-// election; metrics, probes and (with pprof) the pprof endpoint on free local ports.
-func startOperator(bin, kubeconfig, logFile string, pprof bool) (*operatorProcess, error) {
-	addrs, err := freeAddrs(3)
+// StartOperator runs bin against kubeconfig as cmd/main.go runs in the Deployment, minus leader
+// election unless args turn it on; metrics, probes and (with pprof) the pprof endpoint on free
+// local ports. args come last: they add flags or override these.
+func StartOperator(bin, kubeconfig, logFile string, pprof bool, args ...string) (*OperatorProcess, error) {
+	addrs, err := FreeAddrs(3)
 	if err != nil {
 		return nil, err
 	}
-	op := &operatorProcess{metrics: addrs[0]}
+	op := &OperatorProcess{metrics: addrs[0]}
 	pprofAddr := "0"
 	if pprof {
 		op.pprof, pprofAddr = addrs[2], addrs[2]
 	}
-	op.proc, err = cluster.StartProcess("operator", logFile, nil, bin,
-		"--kubeconfig="+kubeconfig, "--leader-elect=false",
-		"--metrics-bind-address="+addrs[0], "--health-probe-bind-address="+addrs[1], "--pprof-bind-address="+pprofAddr)
+	op.Proc, err = cluster.StartProcess("operator", logFile, nil, bin, append([]string{
+		"--kubeconfig=" + kubeconfig, "--leader-elect=false",
+		"--metrics-bind-address=" + addrs[0], "--health-probe-bind-address=" + addrs[1], "--pprof-bind-address=" + pprofAddr,
+	}, args...)...)
 	return op, err
 }
 
-// running fails when the operator has exited.
-func (op *operatorProcess) running() error {
-	if exited, err := op.proc.Exited(); exited {
-		return fmt.Errorf("the operator exited (%v); its log ends with:\n%s", err, op.proc.Tail(4000))
+// Running fails when the operator has exited.
+func (op *OperatorProcess) Running() error {
+	if exited, err := op.Proc.Exited(); exited {
+		return fmt.Errorf("the operator exited (%v); its log ends with:\n%s", err, op.Proc.Tail(4000))
 	}
 	return nil
 }
 
-func (op *operatorProcess) stop() error { return op.proc.Stop(10 * time.Second) }
+func (op *OperatorProcess) Stop() error { return op.Proc.Stop(10 * time.Second) }
 
-// profile saves the pprof profile name (with query) to file, waiting for the endpoint to come up.
-func (op *operatorProcess) profile(ctx context.Context, name, query, file string) error {
+// Profile saves the pprof profile name (with query) to file, waiting for the endpoint to come up.
+func (op *OperatorProcess) Profile(ctx context.Context, name, query, file string) error {
 	url := "http://" + op.pprof + "/debug/pprof/" + name + "?" + query
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -99,8 +99,8 @@ func get(ctx context.Context, url string) (*http.Response, error) {
 	return http.DefaultClient.Do(req)
 }
 
-// freeAddrs returns n local addresses whose ports were free a moment ago.
-func freeAddrs(n int) ([]string, error) {
+// FreeAddrs returns n local addresses whose ports were free a moment ago.
+func FreeAddrs(n int) ([]string, error) {
 	var out []string
 	var ls []net.Listener
 	defer func() {

@@ -1,6 +1,4 @@
-//go:build bench
-
-package bench
+package scale
 
 import (
 	"context"
@@ -22,25 +20,25 @@ import (
 	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate"
 )
 
-// watchedKinds are the kinds whose objects the operator writes or whose status it writes. A
+// WatchedKinds are the kinds whose objects the operator writes or whose status it writes. A
 // translation that generates another kind makes expect fail (see tracker.expect) rather than
 // hang.
-var watchedKinds = []client.Object{
+var WatchedKinds = []client.Object{
 	&gwapiv1.GatewayClass{}, &gwapiv1.Gateway{}, &gwapiv1.HTTPRoute{}, &giev1.InferencePool{},
 	&corev1.Service{}, &egv1a1.BackendTrafficPolicy{}, &egv1a1.EnvoyExtensionPolicy{}, &egv1a1.Backend{},
 	&egv1a1.ClientTrafficPolicy{}, &egv1a1.SecurityPolicy{}, &gwapiv1.BackendTLSPolicy{}, &gwapiv1beta1.ReferenceGrant{},
 }
 
-// tracker watches the API server and tells when every expected item is done, and since when each
+// Tracker watches the API server and tells when every expected item is done, and since when each
 // one is: the time its current version reached the harness. Watches, not polling, so the times
 // are those of the writes (plus the watch's delivery, milliseconds).
-type tracker struct {
+type Tracker struct {
 	cache cache.Cache
 
 	mu      sync.Mutex
-	seen    map[ref]observed
-	exp     *expected
-	state   map[item]*itemState
+	seen    map[Ref]observed
+	exp     *Expected
+	state   map[Item]*itemState
 	pending int
 	changed chan struct{}
 }
@@ -56,18 +54,18 @@ type itemState struct {
 	pool int
 }
 
-// startTracker starts informers on every watched kind and returns once they have delivered
+// StartTracker starts informers on every watched kind and returns once they have delivered
 // what exists.
-func startTracker(ctx context.Context, cfg *rest.Config) (*tracker, error) {
+func StartTracker(ctx context.Context, cfg *rest.Config) (*Tracker, error) {
 	c, err := cache.New(cfg, cache.Options{Scheme: scheme, DefaultTransform: cache.TransformStripManagedFields()})
 	if err != nil {
 		return nil, err
 	}
-	t := &tracker{cache: c, seen: map[ref]observed{}, state: map[item]*itemState{}, changed: make(chan struct{}, 1)}
+	t := &Tracker{cache: c, seen: map[Ref]observed{}, state: map[Item]*itemState{}, changed: make(chan struct{}, 1)}
 	go func() { _ = c.Start(ctx) }()
 	var regs []toolscache.ResourceEventHandlerRegistration
-	for _, obj := range watchedKinds {
-		r, err := refOf(obj)
+	for _, obj := range WatchedKinds {
+		r, err := RefOf(obj)
 		if err != nil {
 			return nil, err
 		}
@@ -89,7 +87,7 @@ func startTracker(ctx context.Context, cfg *rest.Config) (*tracker, error) {
 	return t, nil
 }
 
-func (t *tracker) handler(kind string) toolscache.ResourceEventHandler {
+func (t *Tracker) handler(kind string) toolscache.ResourceEventHandler {
 	return toolscache.ResourceEventHandlerFuncs{
 		AddFunc:    func(o any) { t.observe(kind, o, false) },
 		UpdateFunc: func(_, o any) { t.observe(kind, o, false) },
@@ -102,13 +100,13 @@ func (t *tracker) handler(kind string) toolscache.ResourceEventHandler {
 	}
 }
 
-func (t *tracker) observe(kind string, o any, deleted bool) {
+func (t *Tracker) observe(kind string, o any, deleted bool) {
 	now := time.Now()
 	obj, ok := o.(client.Object)
 	if !ok {
 		return
 	}
-	r := ref{Kind: kind, Namespace: obj.GetNamespace(), Name: obj.GetName()}
+	r := Ref{Kind: kind, Namespace: obj.GetNamespace(), Name: obj.GetName()}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if deleted {
@@ -116,7 +114,7 @@ func (t *tracker) observe(kind string, o any, deleted bool) {
 	} else {
 		t.seen[r] = observed{obj: obj, at: now}
 	}
-	for _, it := range []item{{ref: r}, {ref: r, status: true}} {
+	for _, it := range []Item{{Ref: r}, {Ref: r, Status: true}} {
 		if st, ok := t.state[it]; ok {
 			t.evaluate(it, st)
 		}
@@ -124,8 +122,8 @@ func (t *tracker) observe(kind string, o any, deleted bool) {
 }
 
 // evaluate updates it's state from the latest version seen. Must hold t.mu.
-func (t *tracker) evaluate(it item, st *itemState) {
-	o, ok := t.seen[it.ref]
+func (t *Tracker) evaluate(it Item, st *itemState) {
+	o, ok := t.seen[it.Ref]
 	done := ok && t.exp.done(it, o.obj)
 	switch {
 	case done && !st.done:
@@ -143,30 +141,30 @@ func (t *tracker) evaluate(it item, st *itemState) {
 	}
 }
 
-// expect makes e what the tracker waits for. Items already done count from the time their
-// current version was seen, so expect may come after the writes it expects. Only e's fresh
+// Expect makes e what the tracker waits for. Items already done count from the time their
+// current version was seen, so Expect may come after the writes it expects. Only e's fresh
 // items are evaluated when it has them: the others keep their state (evaluating thousands of
 // objects would compete with the operator).
-func (t *tracker) expect(e *expected) error {
+func (t *Tracker) Expect(e *Expected) error {
 	watched := map[string]bool{}
-	for _, obj := range watchedKinds {
-		r, _ := refOf(obj)
+	for _, obj := range WatchedKinds {
+		r, _ := RefOf(obj)
 		watched[r.Kind] = true
 	}
-	for _, it := range e.items {
-		if !watched[it.ref.Kind] {
-			return fmt.Errorf("the translation generates %s, a kind the benchmark does not watch: add it to watchedKinds", it)
+	for _, it := range e.Items {
+		if !watched[it.Ref.Kind] {
+			return fmt.Errorf("the translation generates %s, a kind the tracker does not watch: add it to WatchedKinds", it)
 		}
 	}
-	fresh := map[item]bool{}
+	fresh := map[Item]bool{}
 	for _, it := range e.fresh {
 		fresh[it] = true
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	prev := t.state
-	t.exp, t.state, t.pending = e, map[item]*itemState{}, 0
-	for _, it := range e.items {
+	t.exp, t.state, t.pending = e, map[Item]*itemState{}, 0
+	for _, it := range e.Items {
 		if st, ok := prev[it]; ok && e.fresh != nil && !fresh[it] {
 			t.state[it] = st
 			if !st.done {
@@ -182,8 +180,8 @@ func (t *tracker) expect(e *expected) error {
 	return nil
 }
 
-// wait waits until every expected item is done and returns when the last one was.
-func (t *tracker) wait(ctx context.Context, timeout time.Duration) (time.Time, error) {
+// Wait waits until every expected item is done and returns when the last one was.
+func (t *Tracker) Wait(ctx context.Context, timeout time.Duration) (time.Time, error) {
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	for {
@@ -204,7 +202,7 @@ func (t *tracker) wait(ctx context.Context, timeout time.Duration) (time.Time, e
 }
 
 // lastDone is when the last expected item was done.
-func (t *tracker) lastDone() time.Time {
+func (t *Tracker) lastDone() time.Time {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var last time.Time
@@ -216,8 +214,8 @@ func (t *tracker) lastDone() time.Time {
 	return last
 }
 
-// doneAt is when item it was done (zero when it is not).
-func (t *tracker) doneAt(it item) time.Time {
+// DoneAt is when item it was done (zero when it is not).
+func (t *Tracker) DoneAt(it Item) time.Time {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if st, ok := t.state[it]; ok && st.done {
@@ -226,8 +224,8 @@ func (t *tracker) doneAt(it item) time.Time {
 	return time.Time{}
 }
 
-// poolsDone returns, per pool index, when the last of its items was done.
-func (t *tracker) poolsDone() map[int]time.Time {
+// PoolsDone returns, per pool index, when the last of its items was done.
+func (t *Tracker) PoolsDone() map[int]time.Time {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	out := map[int]time.Time{}
@@ -239,7 +237,49 @@ func (t *tracker) poolsDone() map[int]time.Time {
 	return out
 }
 
-func (t *tracker) pendingItems(n int) []string {
+// Objects returns how many of the expected generated objects are done, and how many are
+// expected: how far the operator has got.
+func (t *Tracker) Objects() (done, expected int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for it, st := range t.state {
+		if it.Status {
+			continue
+		}
+		expected++
+		if st.done {
+			done++
+		}
+	}
+	return done, expected
+}
+
+// PoolsWithObjects lists, sorted, the indexes of the pools whose expected generated objects
+// are all done (their statuses may not be).
+func (t *Tracker) PoolsWithObjects() []int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	complete := map[int]bool{}
+	for it, st := range t.state {
+		if it.Status || st.pool < 0 {
+			continue
+		}
+		if _, ok := complete[st.pool]; !ok {
+			complete[st.pool] = true
+		}
+		complete[st.pool] = complete[st.pool] && st.done
+	}
+	var out []int
+	for i, ok := range complete {
+		if ok {
+			out = append(out, i)
+		}
+	}
+	sort.Ints(out)
+	return out
+}
+
+func (t *Tracker) pendingItems(n int) []string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var out []string
@@ -252,9 +292,9 @@ func (t *tracker) pendingItems(n int) []string {
 	return out[:min(n, len(out))]
 }
 
-// unexpected lists the objects labelled as generated by the operator that the translation does
+// Unexpected lists the objects labelled as generated by the operator that the translation does
 // not expect (nothing should be generated beyond it).
-func (t *tracker) unexpected() []string {
+func (t *Tracker) Unexpected() []string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var out []string
@@ -262,7 +302,7 @@ func (t *tracker) unexpected() []string {
 		if o.obj.GetLabels()[translate.LabelManagedBy] != translate.ManagedByValue {
 			continue
 		}
-		if _, ok := t.state[item{ref: r}]; !ok {
+		if _, ok := t.state[Item{Ref: r}]; !ok {
 			out = append(out, r.String())
 		}
 	}

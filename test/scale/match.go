@@ -1,6 +1,4 @@
-//go:build bench
-
-package bench
+package scale
 
 import (
 	"reflect"
@@ -17,9 +15,9 @@ import (
 // done tells whether obj, as read from the cluster, is what item it must be: a generated object
 // holding every field the apply sends, or a user's object whose entries of our controller are
 // the translated status (lastTransitionTime aside: the writer sets it).
-func (e *expected) done(it item, obj client.Object) bool {
-	if !it.status {
-		want, ok := e.applied[it.ref]
+func (e *Expected) done(it Item, obj client.Object) bool {
+	if !it.Status {
+		want, ok := e.applied[it.Ref]
 		if !ok {
 			return false
 		}
@@ -140,7 +138,7 @@ func sameEntries[E any](have, want []E, ours func(E) bool, conds func(*E) *[]met
 
 // withStatus returns a copy of the user's object ref with the translated status written as the
 // operator writes it: our entries replaced, other controllers' kept, lastTransitionTime now.
-func (e *expected) withStatus(r ref, now metav1.Time) client.Object {
+func (e *Expected) withStatus(r Ref, now metav1.Time) client.Object {
 	res := e.result
 	timed := func(conds []metav1.Condition) []metav1.Condition {
 		out := append([]metav1.Condition(nil), conds...)

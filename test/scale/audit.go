@@ -1,6 +1,4 @@
-//go:build bench
-
-package bench
+package scale
 
 import (
 	"bufio"
@@ -19,7 +17,7 @@ import (
 // operator then talks to the API server exactly as in production (same connections, HTTP/2, no
 // extra hop in its latency), and the log records what the server actually received.
 
-// auditEvent is the part of an audit.k8s.io/v1 Event the benchmark reads.
+// auditEvent is the part of an audit.k8s.io/v1 Event ReadWrites reads.
 type auditEvent struct {
 	Stage string `json:"stage"`
 	Verb  string `json:"verb"`
@@ -35,26 +33,27 @@ type auditEvent struct {
 	ResponseStatus *struct {
 		Code int32 `json:"code"`
 	} `json:"responseStatus"`
-	StageTimestamp metav1.MicroTime `json:"stageTimestamp"`
+	RequestReceivedTimestamp metav1.MicroTime `json:"requestReceivedTimestamp"`
+	StageTimestamp           metav1.MicroTime `json:"stageTimestamp"`
 }
 
-// write is one write request: its target ("resource[/subresource] namespace/name"), verb, HTTP
-// status code and completion time.
-type write struct {
-	target string
-	verb   string
-	code   int32
-	at     time.Time
+// Write is one write request: its target ("resource[/subresource] namespace/name"), verb, HTTP
+// status code, completion time and the time the API server received it.
+type Write struct {
+	Target       string
+	Verb         string
+	Code         int32
+	At, Received time.Time
 }
 
-// readWrites returns the writes of user in the audit log at path.
-func readWrites(path, user string) ([]write, error) {
+// ReadWrites returns the writes of user in the audit log at path.
+func ReadWrites(path, user string) ([]Write, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { _ = f.Close() }()
-	var out []write
+	var out []Write
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	for sc.Scan() {
@@ -65,12 +64,12 @@ func readWrites(path, user string) ([]write, error) {
 		if ev.Stage != "ResponseComplete" || ev.User.Username != user {
 			continue
 		}
-		w := write{verb: ev.Verb, at: ev.StageTimestamp.Time}
+		w := Write{Verb: ev.Verb, At: ev.StageTimestamp.Time, Received: ev.RequestReceivedTimestamp.Time}
 		if ev.ResponseStatus != nil {
-			w.code = ev.ResponseStatus.Code
+			w.Code = ev.ResponseStatus.Code
 		}
 		if r := ev.ObjectRef; r != nil {
-			w.target = target(r.Resource, r.Subresource, r.Namespace, r.Name)
+			w.Target = target(r.Resource, r.Subresource, r.Namespace, r.Name)
 		}
 		out = append(out, w)
 	}
@@ -84,19 +83,19 @@ func target(resource, subresource, namespace, name string) string {
 	return resource + " " + namespace + "/" + name
 }
 
-// between returns the writes completed in [from, to).
-func between(ws []write, from, to time.Time) []write {
-	var out []write
+// Between returns the writes completed in [from, to).
+func Between(ws []Write, from, to time.Time) []Write {
+	var out []Write
 	for _, w := range ws {
-		if !w.at.Before(from) && w.at.Before(to) {
+		if !w.At.Before(from) && w.At.Before(to) {
 			out = append(out, w)
 		}
 	}
 	return out
 }
 
-// writeStats sorts a phase's writes by what they wrote.
-type writeStats struct {
+// WriteStats sorts a phase's writes by what they wrote.
+type WriteStats struct {
 	// Objects and Statuses are the numbers of generated objects and statuses the phase must
 	// write; ObjectWrites and StatusWrites the writes to them.
 	Objects, Statuses          int
@@ -114,13 +113,13 @@ type writeStats struct {
 	Rejected []string
 }
 
-// minimal tells whether every item was written exactly once and nothing else was.
-func (s writeStats) minimal() bool {
+// Minimal tells whether every item was written exactly once and nothing else was.
+func (s WriteStats) Minimal() bool {
 	return s.ObjectWrites == s.Objects && s.StatusWrites == s.Statuses && len(s.Unwritten) == 0 &&
 		len(s.Repeated) == 0 && len(s.Other) == 0
 }
 
-func (s writeStats) String() string {
+func (s WriteStats) String() string {
 	per := func(writes, n int) string {
 		if n == 0 {
 			return "-"
@@ -129,7 +128,7 @@ func (s writeStats) String() string {
 	}
 	out := fmt.Sprintf("%s per object (%d/%d), %s per status (%d/%d)",
 		per(s.ObjectWrites, s.Objects), s.ObjectWrites, s.Objects, per(s.StatusWrites, s.Statuses), s.StatusWrites, s.Statuses)
-	if s.minimal() {
+	if s.Minimal() {
 		out += ": minimal"
 	}
 	if len(s.Repeated) > 0 {
@@ -147,10 +146,10 @@ func (s writeStats) String() string {
 	return out
 }
 
-// resources maps each watched kind to its resource name, for matching items to audit targets.
-func resources(c client.Client) (map[string]string, error) {
+// Resources maps each watched kind to its resource name, for matching items to audit targets.
+func Resources(c client.Client) (map[string]string, error) {
 	out := map[string]string{}
-	for _, obj := range watchedKinds {
+	for _, obj := range WatchedKinds {
 		gvk, err := apiutil.GVKForObject(obj, scheme)
 		if err != nil {
 			return nil, err
@@ -164,32 +163,55 @@ func resources(c client.Client) (map[string]string, error) {
 	return out, nil
 }
 
-// countWrites sorts writes by the items they are for.
-func countWrites(ws []write, items []item, resource map[string]string) writeStats {
-	var s writeStats
-	want := map[string]item{}
+// LastWrite is when the last successful write of ws to one of items completed (zero when none
+// did).
+func LastWrite(ws []Write, items []Item, resource map[string]string) time.Time {
+	want := map[string]bool{}
 	for _, it := range items {
-		sub := ""
-		if it.status {
-			sub = "status"
+		want[it.target(resource)] = true
+	}
+	var last time.Time
+	for _, w := range ws {
+		if w.Code < 300 && want[w.Target] && w.At.After(last) {
+			last = w.At
+		}
+	}
+	return last
+}
+
+// target is the audit target of it.
+func (it Item) target(resource map[string]string) string {
+	sub := ""
+	if it.Status {
+		sub = "status"
+	}
+	return target(resource[it.Ref.Kind], sub, it.Ref.Namespace, it.Ref.Name)
+}
+
+// CountWrites sorts writes by the items they are for.
+func CountWrites(ws []Write, items []Item, resource map[string]string) WriteStats {
+	var s WriteStats
+	want := map[string]Item{}
+	for _, it := range items {
+		if it.Status {
 			s.Statuses++
 		} else {
 			s.Objects++
 		}
-		want[target(resource[it.ref.Kind], sub, it.ref.Namespace, it.ref.Name)] = it
+		want[it.target(resource)] = it
 	}
 	per := map[string]int{}
 	for _, w := range ws {
-		if w.code >= 300 {
-			s.Rejected = append(s.Rejected, fmt.Sprintf("%s %s: %d", w.verb, w.target, w.code))
+		if w.Code >= 300 {
+			s.Rejected = append(s.Rejected, fmt.Sprintf("%s %s: %d", w.Verb, w.Target, w.Code))
 			continue
 		}
-		per[w.target]++
-		it, ok := want[w.target]
+		per[w.Target]++
+		it, ok := want[w.Target]
 		switch {
 		case !ok:
-			s.Other = append(s.Other, w.verb+" "+w.target)
-		case it.status:
+			s.Other = append(s.Other, w.Verb+" "+w.Target)
+		case it.Status:
 			s.StatusWrites++
 		default:
 			s.ObjectWrites++

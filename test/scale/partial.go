@@ -1,6 +1,4 @@
-//go:build bench
-
-package bench
+package scale
 
 import (
 	"maps"
@@ -26,8 +24,8 @@ import (
 // each other fails the run rather than fooling it. Lookups go through indexes: this must stay
 // linear.
 
-// with returns e updated for objs, the inputs just created or changed.
-func (e *expected) with(objs []client.Object) (*expected, error) {
+// With returns e updated for objs, the inputs just created or changed.
+func (e *Expected) With(objs []client.Object) (*Expected, error) {
 	base := e.snap
 	all := newIndexed(&translate.Snapshot{
 		DefaultEnvoyGatewayClass: base.DefaultEnvoyGatewayClass, ClusterDomain: base.ClusterDomain,
@@ -221,8 +219,8 @@ func (x *indexed) addReferenced(all *indexed) {
 
 // merge returns e with the items of the pools and shared objects that p translated replaced by
 // p's; snap is the merged snapshot.
-func (e *expected) merge(p *expected, snap *translate.Snapshot) *expected {
-	out := &expected{
+func (e *Expected) merge(p *Expected, snap *translate.Snapshot) *Expected {
+	out := &Expected{
 		result: translate.Result{
 			GatewayClassStatuses: maps.Clone(e.result.GatewayClassStatuses),
 			GatewayStatuses:      maps.Clone(e.result.GatewayStatuses),
@@ -230,18 +228,18 @@ func (e *expected) merge(p *expected, snap *translate.Snapshot) *expected {
 			PoolParents:          maps.Clone(e.result.PoolParents),
 		},
 		objects: maps.Clone(e.objects), applied: maps.Clone(e.applied), users: maps.Clone(e.users), snap: snap,
-		fresh: p.items,
+		fresh: p.Items,
 	}
 	replaced := map[int]bool{}
-	for _, it := range p.items {
+	for _, it := range p.Items {
 		replaced[poolIndex(it, p)] = true
 	}
-	for _, it := range e.items {
+	for _, it := range e.Items {
 		if !replaced[poolIndex(it, e)] {
-			out.items = append(out.items, it)
+			out.Items = append(out.Items, it)
 		}
 	}
-	out.items = append(out.items, p.items...)
+	out.Items = append(out.Items, p.Items...)
 	maps.Copy(out.result.GatewayClassStatuses, p.result.GatewayClassStatuses)
 	maps.Copy(out.result.GatewayStatuses, p.result.GatewayStatuses)
 	maps.Copy(out.result.RouteParents, p.result.RouteParents)

@@ -1,6 +1,4 @@
-//go:build bench
-
-package bench
+package scale
 
 import (
 	"context"
@@ -25,49 +23,49 @@ import (
 	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate"
 )
 
-// ref names an object by kind, namespace and name.
-type ref struct{ Kind, Namespace, Name string }
+// Ref names an object by kind, namespace and name.
+type Ref struct{ Kind, Namespace, Name string }
 
-func (r ref) String() string { return r.Kind + "/" + r.Namespace + "/" + r.Name }
+func (r Ref) String() string { return r.Kind + "/" + r.Namespace + "/" + r.Name }
 
-func (r ref) nn() types.NamespacedName {
+func (r Ref) nn() types.NamespacedName {
 	return types.NamespacedName{Namespace: r.Namespace, Name: r.Name}
 }
 
-// item is one thing the operator must write: a generated object, or the status of a user's object.
-type item struct {
-	ref    ref
-	status bool
+// Item is one thing the operator must write: a generated object, or the status of a user's object.
+type Item struct {
+	Ref    Ref
+	Status bool
 }
 
-func (it item) String() string {
-	if it.status {
-		return "status of " + it.ref.String()
+func (it Item) String() string {
+	if it.Status {
+		return "status of " + it.Ref.String()
 	}
-	return it.ref.String()
+	return it.Ref.String()
 }
 
-// expected is what the operator must have written for a snapshot of the inputs, from the pure
+// Expected is what the operator must have written for a snapshot of the inputs, from the pure
 // translation: the harness compares the cluster with it, so it follows the translation as it
 // changes. Maps are read-only once built.
-type expected struct {
+type Expected struct {
 	result translate.Result
 	// objects are the generated objects (typed, as translated) and what an apply of each sends.
-	objects map[ref]client.Object
-	applied map[ref]map[string]any
+	objects map[Ref]client.Object
+	applied map[Ref]map[string]any
 	// users are the user's objects with an expected status, as listed (the raw writer updates them).
-	users map[ref]client.Object
-	items []item
+	users map[Ref]client.Object
+	Items []Item
 	// snap is the snapshot translated, generated Gateways and routes included.
 	snap *translate.Snapshot
 	// fresh are the items translated anew when e was derived from another expectation (see
 	// with); the others are the other's, unchanged. Nil when every item is fresh.
-	fresh []item
+	fresh []Item
 }
 
-// expect lists the inputs from the API server into a translate.Snapshot and translates it
+// Expect lists the inputs from the API server into a translate.Snapshot and translates it
 // (see build).
-func expect(ctx context.Context, c client.Client) (*expected, error) {
+func Expect(ctx context.Context, c client.Client) (*Expected, error) {
 	snap, err := listSnapshot(ctx, c)
 	if err != nil {
 		return nil, err
@@ -80,7 +78,7 @@ func expect(ctx context.Context, c client.Client) (*expected, error) {
 // the user's statuses mirror Envoy Gateway's verdicts on them. Without Envoy Gateway nobody
 // judges them, so the user's Gateway and routes stay Pending/Unknown, and the pools' Accepted
 // False.
-func build(snap *translate.Snapshot) (*expected, error) {
+func build(snap *translate.Snapshot) (*Expected, error) {
 	first := translate.Translate(snap)
 	x := newIndexed(snap)
 	for _, obj := range first.Objects {
@@ -90,10 +88,10 @@ func build(snap *translate.Snapshot) (*expected, error) {
 		}
 		x.putGenerated(generated)
 	}
-	e := &expected{result: translate.Translate(snap), snap: snap,
-		objects: map[ref]client.Object{}, applied: map[ref]map[string]any{}, users: map[ref]client.Object{}}
+	e := &Expected{result: translate.Translate(snap), snap: snap,
+		objects: map[Ref]client.Object{}, applied: map[Ref]map[string]any{}, users: map[Ref]client.Object{}}
 	for _, obj := range e.result.Objects {
-		r, err := refOf(obj)
+		r, err := RefOf(obj)
 		if err != nil {
 			return nil, err
 		}
@@ -102,24 +100,24 @@ func build(snap *translate.Snapshot) (*expected, error) {
 			return nil, err
 		}
 		e.objects[r], e.applied[r] = obj, want
-		e.items = append(e.items, item{ref: r})
+		e.Items = append(e.Items, Item{Ref: r})
 	}
 	e.addUsers(snap)
 	if len(e.result.PolicyAncestors) > 0 {
 		// The inputs hold no policy of the user's; were they to, their statuses would need
 		// checking and counting like the others'.
-		return nil, fmt.Errorf("the translation has statuses of %d user policies, which the benchmark does not check", len(e.result.PolicyAncestors))
+		return nil, fmt.Errorf("the translation has statuses of %d user policies, which the harness does not check", len(e.result.PolicyAncestors))
 	}
 	return e, nil
 }
 
 // addUsers records the user's objects that have an expected status, and their items.
-func (e *expected) addUsers(snap *translate.Snapshot) {
+func (e *Expected) addUsers(snap *translate.Snapshot) {
 	add := func(kind string, obj client.Object, ok bool) {
 		if ok {
-			r := ref{Kind: kind, Namespace: obj.GetNamespace(), Name: obj.GetName()}
+			r := Ref{Kind: kind, Namespace: obj.GetNamespace(), Name: obj.GetName()}
 			e.users[r] = obj
-			e.items = append(e.items, item{ref: r, status: true})
+			e.Items = append(e.Items, Item{Ref: r, Status: true})
 		}
 	}
 	for i := range snap.GatewayClasses {
@@ -144,8 +142,14 @@ func (e *expected) addUsers(snap *translate.Snapshot) {
 	}
 }
 
-// counts are the numbers of expected generated objects and statuses.
-func (e *expected) counts() (objects, statuses int) {
+// Expects tells whether e expects the generated object r.
+func (e *Expected) Expects(r Ref) bool {
+	_, ok := e.objects[r]
+	return ok
+}
+
+// Counts are the numbers of expected generated objects and statuses.
+func (e *Expected) Counts() (objects, statuses int) {
 	return len(e.objects), len(e.users)
 }
 
@@ -235,21 +239,21 @@ func applyMap(obj client.Object) (map[string]any, error) {
 
 var scheme = controllers.NewScheme()
 
-// refOf is the ref of a typed object.
-func refOf(obj client.Object) (ref, error) {
+// RefOf is the ref of a typed object.
+func RefOf(obj client.Object) (Ref, error) {
 	gvk, err := apiutil.GVKForObject(obj, scheme)
 	if err != nil {
-		return ref{}, err
+		return Ref{}, err
 	}
-	return ref{Kind: gvk.Kind, Namespace: obj.GetNamespace(), Name: obj.GetName()}, nil
+	return Ref{Kind: gvk.Kind, Namespace: obj.GetNamespace(), Name: obj.GetName()}, nil
 }
 
 // poolIndex is the index of the pool an item belongs to (its route shares the pool's name), or
 // -1 for the shared objects (class, Gateway).
-func poolIndex(it item, e *expected) int {
-	name := it.ref.Name
-	if !it.status {
-		if src := e.objects[it.ref].GetAnnotations()[translate.AnnotationSource]; src != "" {
+func poolIndex(it Item, e *Expected) int {
+	name := it.Ref.Name
+	if !it.Status {
+		if src := e.objects[it.Ref].GetAnnotations()[translate.AnnotationSource]; src != "" {
 			name = src[strings.LastIndex(src, "/")+1:]
 		}
 	}
@@ -267,35 +271,35 @@ func toMap(obj runtime.Object) (map[string]any, error) {
 
 // want is what item it must be in e: the applied content of an object, the translated status
 // of a user's object; nil when e does not expect it.
-func (e *expected) want(it item) any {
-	if !it.status {
-		if m, ok := e.applied[it.ref]; ok {
+func (e *Expected) want(it Item) any {
+	if !it.Status {
+		if m, ok := e.applied[it.Ref]; ok {
 			return m
 		}
 		return nil
 	}
-	if _, ok := e.users[it.ref]; !ok {
+	if _, ok := e.users[it.Ref]; !ok {
 		return nil
 	}
 	res := e.result
-	switch it.ref.Kind {
+	switch it.Ref.Kind {
 	case "GatewayClass":
-		return res.GatewayClassStatuses[it.ref.Name]
+		return res.GatewayClassStatuses[it.Ref.Name]
 	case "Gateway":
-		return res.GatewayStatuses[it.ref.nn()]
+		return res.GatewayStatuses[it.Ref.nn()]
 	case "HTTPRoute":
-		return res.RouteParents[it.ref.nn()]
+		return res.RouteParents[it.Ref.nn()]
 	case translate.InferencePoolKind:
-		return res.PoolParents[it.ref.nn()]
+		return res.PoolParents[it.Ref.nn()]
 	}
 	return nil
 }
 
-// changedSince lists the items of e that prev did not expect, or expected otherwise: what the
+// ChangedSince lists the items of e that prev did not expect, or expected otherwise: what the
 // operator must write to go from prev to e.
-func (e *expected) changedSince(prev *expected) []item {
-	var out []item
-	for _, it := range e.items {
+func (e *Expected) ChangedSince(prev *Expected) []Item {
+	var out []Item
+	for _, it := range e.Items {
 		if !equality.Semantic.DeepEqual(e.want(it), prev.want(it)) {
 			out = append(out, it)
 		}
