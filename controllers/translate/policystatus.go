@@ -299,8 +299,7 @@ func (s *Snapshot) addRefusals(p UserPolicy, byKey map[ancestorKey]*ancestorCond
 	if p.Kind != KindBackendTrafficPolicy && p.Kind != KindEnvoyExtensionPolicy {
 		return
 	}
-	for i := range s.HTTPRoutes {
-		route := &s.HTTPRoutes[i]
+	for _, route := range s.routesByName() {
 		if route.Labels[LabelManagedBy] == ManagedByValue || !s.OnOurGateways(route) {
 			continue
 		}
@@ -365,8 +364,7 @@ func (s *Snapshot) addOverrides(p UserPolicy, byKey map[ancestorKey]*ancestorCon
 			if p.Kind == KindClientTrafficPolicy {
 				continue
 			}
-			for i := range s.HTTPRoutes {
-				route := &s.HTTPRoutes[i]
+			for _, route := range s.routesByName() {
 				if route.Labels[LabelManagedBy] == ManagedByValue || !attachesTo(route, t.NN) {
 					continue
 				}
