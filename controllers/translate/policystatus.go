@@ -231,7 +231,7 @@ func (s *Snapshot) mirrorVerdict(p UserPolicy, c client.Object, isCopy bool, byK
 		if acc.Status != metav1.ConditionTrue && entry.accepted == nil {
 			a := *acc
 			if !isCopy {
-				a.Message = fmt.Sprintf("%s %s/%s (carrying this policy onto rules that use an InferencePool): %s", p.Kind, c.GetNamespace(), c.GetName(), a.Message)
+				a.Message = limitMessage(fmt.Sprintf("%s %s/%s (carrying this policy onto rules that use an InferencePool): %s", p.Kind, c.GetNamespace(), c.GetName(), a.Message))
 			}
 			entry.accepted = &a
 		}
