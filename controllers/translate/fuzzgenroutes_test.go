@@ -16,7 +16,7 @@ import (
 // Gateway Backends and kinds nobody supports, with weights from 0 to Gateway API's maximum.
 func (g *generator) genRoutes() {
 	c := g.c
-	for n := c.count(2, 8); n > 0; n-- {
+	for n := c.count(2, 12); n > 0; n-- {
 		ns := g.namespace()
 		name := uniqueName(c.subdomain, func(s string) bool {
 			return g.snap.HTTPRoute(types.NamespacedName{Namespace: ns, Name: s}) != nil
