@@ -131,20 +131,7 @@ func (g *generator) gateway(nn types.NamespacedName) *gwapiv1.Gateway {
 func (g *generator) genGrants() {
 	c := g.c
 	for n := c.count(2, 6); n > 0; n-- {
-		ns := g.namespace()
-		name := uniqueName(c.subdomain, func(s string) bool {
-			return slices.ContainsFunc(g.snap.Grants, func(o gwapiv1beta1.ReferenceGrant) bool { return o.Namespace == ns && o.Name == s })
-		})
-		if name == "" {
-			continue
-		}
-		grant := gwapiv1beta1.ReferenceGrant{ObjectMeta: g.meta(ns, name)}
 		fromKind := pick(c, "HTTPRoute", "BackendTrafficPolicy", "SecurityPolicy", "EnvoyExtensionPolicy", "ClientTrafficPolicy")
-		fromGroup := "gateway.envoyproxy.io"
-		if fromKind == "HTTPRoute" {
-			fromGroup = gwapiv1.GroupName
-		}
-		grant.Spec.From = []gwapiv1beta1.ReferenceGrantFrom{{Group: gwapiv1.Group(fromGroup), Kind: gwapiv1.Kind(fromKind), Namespace: gwapiv1.Namespace(g.namespace())}}
 		to := pick(c,
 			gwapiv1beta1.ReferenceGrantTo{Group: translate.InferenceGroup, Kind: translate.InferencePoolKind},
 			gwapiv1beta1.ReferenceGrantTo{Group: gwapiv1.GroupName, Kind: "HTTPRoute"},
@@ -154,9 +141,26 @@ func (g *generator) genGrants() {
 			// A grant for one object: whichever of the generated names, so it matches now and then.
 			to.Name = ptr.To(gwapiv1.ObjectName(g.someName()))
 		}
-		grant.Spec.To = []gwapiv1beta1.ReferenceGrantTo{to}
-		g.snap.Grants = append(g.snap.Grants, grant)
+		g.grant(g.namespace(), fromKind, g.namespace(), to)
 	}
+}
+
+// grant adds a ReferenceGrant in ns that lets objects of fromKind in fromNS reach to.
+func (g *generator) grant(ns, fromKind, fromNS string, to gwapiv1beta1.ReferenceGrantTo) {
+	name := uniqueName(g.c.subdomain, func(s string) bool {
+		return slices.ContainsFunc(g.snap.Grants, func(o gwapiv1beta1.ReferenceGrant) bool { return o.Namespace == ns && o.Name == s })
+	})
+	if name == "" {
+		return
+	}
+	fromGroup := "gateway.envoyproxy.io"
+	if fromKind == "HTTPRoute" {
+		fromGroup = gwapiv1.GroupName
+	}
+	grant := gwapiv1beta1.ReferenceGrant{ObjectMeta: g.meta(ns, name)}
+	grant.Spec.From = []gwapiv1beta1.ReferenceGrantFrom{{Group: gwapiv1.Group(fromGroup), Kind: gwapiv1.Kind(fromKind), Namespace: gwapiv1.Namespace(fromNS)}}
+	grant.Spec.To = []gwapiv1beta1.ReferenceGrantTo{to}
+	g.snap.Grants = append(g.snap.Grants, grant)
 }
 
 // someName is the name of one of the pools, Gateways or routes made so far, or a new one.

@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
+	gwapiv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
 
 	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate"
 )
@@ -20,9 +21,10 @@ func (g *generator) genPolicies() {
 	for n := c.count(2, 8); n > 0; n-- {
 		ns := g.namespace()
 		meta := g.meta(ns, c.subdomain())
-		targets := g.policyTargets(ns)
-		switch c.intn(4) {
-		case 0:
+		kind := pick(c, translate.KindSecurityPolicy, translate.KindBackendTrafficPolicy, translate.KindClientTrafficPolicy, translate.KindEnvoyExtensionPolicy)
+		targets := g.policyTargets(kind, ns)
+		switch kind {
+		case translate.KindSecurityPolicy:
 			p := egv1a1.SecurityPolicy{ObjectMeta: meta}
 			p.Spec.PolicyTargetReferences = targets
 			p.Spec.MergeType = g.mergeType()
@@ -30,19 +32,19 @@ func (g *generator) genPolicies() {
 			if !policyExists(g.snap.SecurityPolicies, meta) {
 				g.snap.SecurityPolicies = append(g.snap.SecurityPolicies, p)
 			}
-		case 1:
+		case translate.KindBackendTrafficPolicy:
 			p := egv1a1.BackendTrafficPolicy{ObjectMeta: meta, Spec: g.trafficSpec()}
 			p.Spec.PolicyTargetReferences = targets
 			if !policyExists(g.snap.BackendTrafficPolicies, meta) {
 				g.snap.BackendTrafficPolicies = append(g.snap.BackendTrafficPolicies, p)
 			}
-		case 2:
+		case translate.KindClientTrafficPolicy:
 			p := egv1a1.ClientTrafficPolicy{ObjectMeta: meta, Spec: g.clientSpec(ns)}
 			p.Spec.PolicyTargetReferences = targets
 			if !policyExists(g.snap.ClientTrafficPolicies, meta) {
 				g.snap.ClientTrafficPolicies = append(g.snap.ClientTrafficPolicies, p)
 			}
-		case 3:
+		case translate.KindEnvoyExtensionPolicy:
 			p := egv1a1.EnvoyExtensionPolicy{ObjectMeta: meta, Spec: g.extensionSpec(ns)}
 			p.Spec.PolicyTargetReferences = targets
 			if !policyExists(g.snap.EnvoyExtensionPolicies, meta) {
@@ -68,7 +70,7 @@ func policyExists[T any, P interface {
 
 // policyTargets are targetRefs to Gateways (listeners) and routes (rules) of the policy's
 // namespace, or names found elsewhere, and targetSelectors by the shared labels.
-func (g *generator) policyTargets(ns string) egv1a1.PolicyTargetReferences {
+func (g *generator) policyTargets(kind, ns string) egv1a1.PolicyTargetReferences {
 	c := g.c
 	var refs egv1a1.PolicyTargetReferences
 	for n := c.count(2, 6); n > 0; n-- {
@@ -98,6 +100,10 @@ func (g *generator) policyTargets(ns string) egv1a1.PolicyTargetReferences {
 		switch c.intn(5) {
 		case 0:
 			sel.Namespaces = &egv1a1.TargetSelectorNamespaces{From: egv1a1.TargetNamespaceFromAll}
+			if c.bool() {
+				// The grant a selector across namespaces needs, in another namespace.
+				g.grant(g.namespace(), kind, ns, gwapiv1beta1.ReferenceGrantTo{Group: gwapiv1.GroupName, Kind: sel.Kind})
+			}
 		case 1:
 			sel.Namespaces = &egv1a1.TargetSelectorNamespaces{From: egv1a1.TargetNamespaceFromSame}
 		case 2:

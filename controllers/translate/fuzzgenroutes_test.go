@@ -6,6 +6,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
+	gwapiv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
 
 	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate"
 )
@@ -171,6 +172,14 @@ func (g *generator) backendRef(routeNS string) gwapiv1.HTTPBackendRef {
 		ref.Name = gwapiv1.ObjectName(pool.Name)
 		if pool.Namespace != routeNS || c.oneIn(4) {
 			ref.Namespace = ptr.To(gwapiv1.Namespace(pool.Namespace))
+		}
+		if pool.Namespace != routeNS && c.bool() {
+			// Mostly, a user who references another namespace's pool has that namespace grant it.
+			to := gwapiv1beta1.ReferenceGrantTo{Group: translate.InferenceGroup, Kind: translate.InferencePoolKind}
+			if c.bool() {
+				to.Name = ptr.To(gwapiv1.ObjectName(pool.Name))
+			}
+			g.grant(pool.Namespace, "HTTPRoute", routeNS, to)
 		}
 		if c.oneIn(4) {
 			ref.Port = ptr.To(gwapiv1.PortNumber(pick(c, 8000, 1, 65535))) // ignored, as GIE says
