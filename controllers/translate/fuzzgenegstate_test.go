@@ -1,6 +1,8 @@
 package translate_test
 
 import (
+	"reflect"
+
 	egv1a1 "github.com/envoyproxy/gateway/api/v1alpha1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -27,53 +29,40 @@ func (g *generator) genEGState() {
 		if taken[typedKey(obj)] {
 			continue // the user has an object of that name: the cluster holds one per name
 		}
-		var state client.Object
-		switch o := obj.(type) {
-		case *gwapiv1.Gateway:
-			gw := o.DeepCopy()
-			gw.Status = g.gatewayStatus(gw)
-			state = gw
-		case *gwapiv1.HTTPRoute:
-			r := o.DeepCopy()
-			r.Status = g.routeStatus(r)
-			state = r
-		case *egv1a1.SecurityPolicy:
-			p := o.DeepCopy()
-			p.Status = g.policyStatus(p.Namespace)
-			state = p
-		case *egv1a1.BackendTrafficPolicy:
-			p := o.DeepCopy()
-			p.Status = g.policyStatus(p.Namespace)
-			state = p
-		case *egv1a1.ClientTrafficPolicy:
-			p := o.DeepCopy()
-			p.Status = g.policyStatus(p.Namespace)
-			state = p
-		case *egv1a1.EnvoyExtensionPolicy:
-			p := o.DeepCopy()
-			p.Status = g.policyStatus(p.Namespace)
-			state = p
-		default:
+		list := snapshotList(g.snap, obj)
+		if !list.IsValid() {
 			continue // kinds the snapshot does not hold
 		}
-		if !g.stamp(obj, state) {
-			continue
-		}
+		state := obj.DeepCopyObject().(client.Object)
 		switch o := state.(type) {
 		case *gwapiv1.Gateway:
-			g.snap.Gateways = append(g.snap.Gateways, *o)
+			o.Status = g.gatewayStatus(o)
 		case *gwapiv1.HTTPRoute:
-			g.snap.HTTPRoutes = append(g.snap.HTTPRoutes, *o)
+			o.Status = g.routeStatus(o)
 		case *egv1a1.SecurityPolicy:
-			g.snap.SecurityPolicies = append(g.snap.SecurityPolicies, *o)
+			o.Status = g.policyStatus(o.Namespace)
 		case *egv1a1.BackendTrafficPolicy:
-			g.snap.BackendTrafficPolicies = append(g.snap.BackendTrafficPolicies, *o)
+			o.Status = g.policyStatus(o.Namespace)
 		case *egv1a1.ClientTrafficPolicy:
-			g.snap.ClientTrafficPolicies = append(g.snap.ClientTrafficPolicies, *o)
+			o.Status = g.policyStatus(o.Namespace)
 		case *egv1a1.EnvoyExtensionPolicy:
-			g.snap.EnvoyExtensionPolicies = append(g.snap.EnvoyExtensionPolicies, *o)
+			o.Status = g.policyStatus(o.Namespace)
+		}
+		if g.stamp(obj, state) {
+			list.Set(reflect.Append(list, reflect.ValueOf(state).Elem()))
 		}
 	}
+}
+
+// snapshotList is the list of snap that holds objects of obj's type (invalid when none does).
+func snapshotList(snap *translate.Snapshot, obj client.Object) reflect.Value {
+	v := reflect.ValueOf(snap).Elem()
+	for i := 0; i < v.NumField(); i++ {
+		if f := v.Field(i); v.Type().Field(i).IsExported() && f.Kind() == reflect.Slice && f.Type().Elem() == reflect.TypeOf(obj).Elem() {
+			return f
+		}
+	}
+	return reflect.Value{}
 }
 
 // stamp decides whether the generated object exists (false: not yet written) and how: current

@@ -8,17 +8,14 @@ import (
 	"strings"
 	"testing"
 
-	egv1a1 "github.com/envoyproxy/gateway/api/v1alpha1"
 	apivalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	giev1 "sigs.k8s.io/gateway-api-inference-extension/api/v1"
-	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	"github.com/inferencepool-operator/inferencepool-operator/controllers"
 	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate"
 )
 
@@ -165,46 +162,20 @@ func ownerExists(snap *translate.Snapshot, o metav1.OwnerReference, namespace st
 // generate, with their apiVersion and kind set (the cache's typed objects lack them).
 func userObjects(snap *translate.Snapshot, kind, namespace string) []client.Object {
 	var out []client.Object
-	add := func(obj client.Object, gv fmt.Stringer) {
-		if obj.GetNamespace() != namespace || obj.GetLabels()[translate.LabelManagedBy] == translate.ManagedByValue {
-			return
+	for _, obj := range snapshotObjects(snap) {
+		gvks, _, err := scheme.ObjectKinds(obj)
+		if err != nil || gvks[0].Kind != kind || obj.GetNamespace() != namespace || obj.GetLabels()[translate.LabelManagedBy] == translate.ManagedByValue {
+			continue
 		}
 		obj = obj.DeepCopyObject().(client.Object)
-		obj.GetObjectKind().SetGroupVersionKind(schema.FromAPIVersionAndKind(gv.String(), kind))
+		obj.GetObjectKind().SetGroupVersionKind(gvks[0])
 		out = append(out, obj)
-	}
-	switch kind {
-	case "Gateway":
-		for i := range snap.Gateways {
-			add(&snap.Gateways[i], gwapiv1.GroupVersion)
-		}
-	case "HTTPRoute":
-		for i := range snap.HTTPRoutes {
-			add(&snap.HTTPRoutes[i], gwapiv1.GroupVersion)
-		}
-	case translate.InferencePoolKind:
-		for i := range snap.Pools {
-			add(&snap.Pools[i], giev1.GroupVersion)
-		}
-	case translate.KindSecurityPolicy:
-		for i := range snap.SecurityPolicies {
-			add(&snap.SecurityPolicies[i], egv1a1.GroupVersion)
-		}
-	case translate.KindBackendTrafficPolicy:
-		for i := range snap.BackendTrafficPolicies {
-			add(&snap.BackendTrafficPolicies[i], egv1a1.GroupVersion)
-		}
-	case translate.KindClientTrafficPolicy:
-		for i := range snap.ClientTrafficPolicies {
-			add(&snap.ClientTrafficPolicies[i], egv1a1.GroupVersion)
-		}
-	case translate.KindEnvoyExtensionPolicy:
-		for i := range snap.EnvoyExtensionPolicies {
-			add(&snap.EnvoyExtensionPolicies[i], egv1a1.GroupVersion)
-		}
 	}
 	return out
 }
+
+// scheme knows the kinds of the snapshot's typed objects.
+var scheme = controllers.NewScheme()
 
 // checkStatuses checks the statuses the operator writes against the API's rules: valid
 // conditions (reason pattern, message at most 32768 bytes, ...) and the lists' maxima.
