@@ -28,13 +28,14 @@ type generator struct {
 	classes    []string // every class name, ours and foreign
 	params     []string
 	pools      []types.NamespacedName
-	favourite  types.NamespacedName // the pool most refs of the current route name
+	favourite  types.NamespacedName // the pool half the pool refs of the current route name
 	// labels are the label pairs objects carry and selectors ask for, so selectors match.
 	labels [][2]string
 }
 
 // generateSnapshot builds a snapshot of the user's objects from data, then adds the objects the
-// operator generated from it as Envoy Gateway left them (generateEGState).
+// operator generated from it as Envoy Gateway left them (genEGState). The first byte makes one
+// input in eight big (choices.big).
 func generateSnapshot(data []byte) *translate.Snapshot {
 	c := &choices{data: data}
 	c.big = c.oneIn(8)
