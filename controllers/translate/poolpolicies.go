@@ -187,7 +187,7 @@ func poolExtensionSpec(h ruleHolders, routeNS string, picker *egv1a1.ExtProc) (e
 	if p := pick(func(e *egv1a1.EnvoyExtensionPolicy) bool { return len(e.Spec.ExtProc) > 0 }); p != nil {
 		for _, ep := range p.Object.(*egv1a1.EnvoyExtensionPolicy).Spec.ExtProc {
 			ep := *ep.DeepCopy()
-			n, ok := rehomeExtProc(&ep, *p, routeNS)
+			n, ok := rehomeBackendRefs(ep.BackendRefs, *p, routeNS)
 			if !ok {
 				refused = append(refused, refusal{policy: *p, message: thirdNamespaceMessage("an ext_proc", p.Object.GetNamespace(), routeNS)})
 				continue

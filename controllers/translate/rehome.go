@@ -37,20 +37,13 @@ func policyOwner(p UserPolicy) ownerID {
 	return ownerID{APIVersion: egv1a1.GroupVersion.String(), Kind: p.Kind, Name: p.Object.GetName(), UID: p.Object.GetUID()}
 }
 
-// rehomeExtProc makes the backends of an ext_proc of the user's policy p, carried into a policy
-// in ns, explicit about their namespace: its backendRefs and its deprecated single backendRef,
-// which Envoy Gateway still honours. It returns the grants an EnvoyExtensionPolicy in ns needs to
-// use them, owned by p. ok is false when a ref names a third namespace: p's own ReferenceGrant
-// there cannot cover the generated policy, and the operator only grants from p's namespace.
-func rehomeExtProc(ep *egv1a1.ExtProc, p UserPolicy, ns string) (needs []grantNeed, ok bool) {
-	var refs []*gwapiv1.BackendObjectReference
-	if ep.BackendRef != nil {
-		refs = append(refs, ep.BackendRef)
-	}
-	for i := range ep.BackendRefs {
-		refs = append(refs, &ep.BackendRefs[i].BackendObjectReference)
-	}
-	for _, ref := range refs {
+// rehomeBackendRefs makes refs (of the user's policy p, carried into a policy in ns) explicit
+// about their namespace, and returns the grants an EnvoyExtensionPolicy in ns needs to use them,
+// owned by p. ok is false when a ref names a third namespace: p's own ReferenceGrant there
+// cannot cover the generated policy, and the operator only grants from p's namespace.
+func rehomeBackendRefs(refs []egv1a1.BackendRef, p UserPolicy, ns string) (needs []grantNeed, ok bool) {
+	for i := range refs {
+		ref := &refs[i].BackendObjectReference
 		target := p.Object.GetNamespace()
 		if ref.Namespace != nil && *ref.Namespace != "" {
 			target = string(*ref.Namespace)
