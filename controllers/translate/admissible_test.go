@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 
 	egv1a1 "github.com/envoyproxy/gateway/api/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
@@ -171,20 +172,53 @@ func specProblems(obj client.Object) []string {
 	case *egv1a1.EnvoyExtensionPolicy:
 		s := o.Spec
 		check(len(s.ExtProc) <= 16 && len(s.Wasm) <= 16 && len(s.Lua) <= 16 && len(s.DynamicModule) <= 16, "more than 16 extensions of a type")
+		for _, ep := range s.ExtProc {
+			check(ep.BackendRef == nil, "BackendRefs must be used, backendRef is not supported")
+		}
 	}
 	if refs, status, ok := policyParts(obj); ok {
+		// Envoy Gateway's CEL rules on targets (the golden inputs abbreviate the spec of
+		// generated policies, which stand for what the cluster holds: only the user's count).
+		user := obj.GetLabels()[translate.LabelManagedBy] != translate.ManagedByValue
+		check(!user || (refs.TargetRef != nil) != (len(refs.TargetRefs) > 0) || len(refs.TargetSelectors) > 0, "either targetRef or targetRefs must be used")
+		kinds := policyTargetKinds[fmt.Sprintf("%T", obj)]
 		for _, r := range refs.GetTargetRefs() {
+			check(r.Group == gwapiv1.GroupName && slices.Contains(kinds, string(r.Kind)), "targetRef %s.%s", r.Kind, r.Group)
 			check(r.SectionName == nil || section(*r.SectionName), "targetRef sectionName %q", ptrValue(r.SectionName))
 		}
 		for _, s := range refs.TargetSelectors {
+			check(s.Group == nil || *s.Group == gwapiv1.GroupName, "targetSelector group")
+			check(s.Namespaces == nil || s.Namespaces.From != egv1a1.TargetNamespaceFromSelector || s.Namespaces.Selector != nil, "targetSelector namespaces from Selector without a selector")
 			check(len(metav1validation.ValidateLabels(s.MatchLabels, field.NewPath("matchLabels"))) == 0, "targetSelector labels")
 		}
+		check(mergeType(obj) == nil || routesOnly(refs), "mergeType can only be used with xRoute targets")
 		check(len(status.Ancestors) <= 16, "more than 16 status ancestors")
 		for _, a := range status.Ancestors {
 			conditions("ancestor status", a.Conditions)
 		}
 	}
 	return out
+}
+
+// policyTargetKinds are the kinds Envoy Gateway's CRDs let each policy type target.
+var policyTargetKinds = map[string][]string{
+	"*v1alpha1.SecurityPolicy":       {"Gateway", "ListenerSet", "HTTPRoute", "GRPCRoute", "TCPRoute"},
+	"*v1alpha1.BackendTrafficPolicy": {"Gateway", "ListenerSet", "HTTPRoute", "GRPCRoute", "UDPRoute", "TCPRoute", "TLSRoute"},
+	"*v1alpha1.EnvoyExtensionPolicy": {"Gateway", "ListenerSet", "HTTPRoute", "GRPCRoute", "UDPRoute", "TCPRoute", "TLSRoute"},
+	"*v1alpha1.ClientTrafficPolicy":  {"Gateway", "ListenerSet"},
+}
+
+// mergeType is the mergeType of a policy that has one.
+func mergeType(obj client.Object) *egv1a1.MergeType {
+	switch o := obj.(type) {
+	case *egv1a1.SecurityPolicy:
+		return o.Spec.MergeType
+	case *egv1a1.BackendTrafficPolicy:
+		return o.Spec.MergeType
+	case *egv1a1.EnvoyExtensionPolicy:
+		return o.Spec.MergeType
+	}
+	return nil
 }
 
 // policyParts returns the targets and status of a policy of a carried-over kind.

@@ -27,13 +27,13 @@ func (g *generator) genPolicies() {
 		case translate.KindSecurityPolicy:
 			p := egv1a1.SecurityPolicy{ObjectMeta: meta}
 			p.Spec.PolicyTargetReferences = targets
-			p.Spec.MergeType = g.mergeType()
+			p.Spec.MergeType = g.mergeType(targets)
 			p.Spec.BasicAuth = &egv1a1.BasicAuth{Users: g.secretRef(ns)}
 			if !policyExists(g.snap.SecurityPolicies, meta) {
 				g.snap.SecurityPolicies = append(g.snap.SecurityPolicies, p)
 			}
 		case translate.KindBackendTrafficPolicy:
-			p := egv1a1.BackendTrafficPolicy{ObjectMeta: meta, Spec: g.trafficSpec()}
+			p := egv1a1.BackendTrafficPolicy{ObjectMeta: meta, Spec: g.trafficSpec(targets)}
 			p.Spec.PolicyTargetReferences = targets
 			if !policyExists(g.snap.BackendTrafficPolicies, meta) {
 				g.snap.BackendTrafficPolicies = append(g.snap.BackendTrafficPolicies, p)
@@ -45,7 +45,7 @@ func (g *generator) genPolicies() {
 				g.snap.ClientTrafficPolicies = append(g.snap.ClientTrafficPolicies, p)
 			}
 		case translate.KindEnvoyExtensionPolicy:
-			p := egv1a1.EnvoyExtensionPolicy{ObjectMeta: meta, Spec: g.extensionSpec(ns)}
+			p := egv1a1.EnvoyExtensionPolicy{ObjectMeta: meta, Spec: g.extensionSpec(ns, targets)}
 			p.Spec.PolicyTargetReferences = targets
 			if !policyExists(g.snap.EnvoyExtensionPolicies, meta) {
 				g.snap.EnvoyExtensionPolicies = append(g.snap.EnvoyExtensionPolicies, p)
@@ -69,20 +69,22 @@ func policyExists[T any, P interface {
 }
 
 // policyTargets are targetRefs to Gateways (listeners) and routes (rules) of the policy's
-// namespace, or names found elsewhere, and targetSelectors by the shared labels.
+// namespace, or names found elsewhere, or the deprecated single targetRef, and targetSelectors by
+// the shared labels; at least one target, as Envoy Gateway's CRDs require.
 func (g *generator) policyTargets(kind, ns string) egv1a1.PolicyTargetReferences {
 	c := g.c
 	var refs egv1a1.PolicyTargetReferences
-	for n := c.count(2, 6); n > 0; n-- {
-		refs.TargetRefs = append(refs.TargetRefs, g.targetRef())
-	}
 	if c.oneIn(8) {
-		refs.TargetRef = ptr.To(g.targetRef()) // the deprecated single ref
+		refs.TargetRef = ptr.To(g.targetRef(kind)) // not with targetRefs (CRD)
+	} else {
+		for n := c.count(2, 6); n > 0; n-- {
+			refs.TargetRefs = append(refs.TargetRefs, g.targetRef(kind))
+		}
 	}
 	for n := c.count(1, 3); n > 0; n-- {
 		sel := egv1a1.TargetSelector{Kind: pick[gwapiv1.Kind](c, "HTTPRoute", "Gateway", "Service")}
 		if c.oneIn(4) {
-			sel.Group = ptr.To(gwapiv1.Group(pick(c, gwapiv1.GroupName, "example.com")))
+			sel.Group = ptr.To(gwapiv1.Group(gwapiv1.GroupName)) // the only group the CRD allows
 		}
 		for k, v := range g.someLabels() {
 			if sel.MatchLabels == nil {
@@ -111,23 +113,27 @@ func (g *generator) policyTargets(kind, ns string) egv1a1.PolicyTargetReferences
 		}
 		refs.TargetSelectors = append(refs.TargetSelectors, sel)
 	}
+	if refs.TargetRef == nil && len(refs.TargetRefs) == 0 && len(refs.TargetSelectors) == 0 {
+		refs.TargetRefs = append(refs.TargetRefs, g.targetRef(kind))
+	}
 	return refs
 }
 
-// targetRef names a Gateway (a listener of it) or a route (a rule of it); targetRefs are local,
-// so one of another namespace names nothing unless a same-named object exists here.
-func (g *generator) targetRef() gwapiv1.LocalPolicyTargetReferenceWithSectionName {
+// targetRef names a Gateway (a listener of it) or, except for a ClientTrafficPolicy, a route (a
+// rule of it); targetRefs are local, so one of another namespace names nothing unless a
+// same-named object exists here.
+func (g *generator) targetRef(kind string) gwapiv1.LocalPolicyTargetReferenceWithSectionName {
 	c := g.c
 	ref := gwapiv1.LocalPolicyTargetReferenceWithSectionName{LocalPolicyTargetReference: gwapiv1.LocalPolicyTargetReference{Group: gwapiv1.GroupName}}
 	var sections []string
 	switch {
-	case c.bool() && len(g.snap.Gateways) > 0:
+	case (c.bool() || kind == translate.KindClientTrafficPolicy) && len(g.snap.Gateways) > 0:
 		gw := g.snap.Gateways[c.intn(len(g.snap.Gateways))]
 		ref.Kind, ref.Name = "Gateway", gwapiv1.ObjectName(gw.Name)
 		for _, l := range gw.Spec.Listeners {
 			sections = append(sections, string(l.Name))
 		}
-	case len(g.snap.HTTPRoutes) > 0:
+	case len(g.snap.HTTPRoutes) > 0 && kind != translate.KindClientTrafficPolicy:
 		r := g.snap.HTTPRoutes[c.intn(len(g.snap.HTTPRoutes))]
 		ref.Kind, ref.Name = "HTTPRoute", gwapiv1.ObjectName(r.Name)
 		for _, rule := range r.Spec.Rules {
@@ -146,14 +152,32 @@ func (g *generator) targetRef() gwapiv1.LocalPolicyTargetReferenceWithSectionNam
 	case 1:
 		ref.SectionName = ptr.To(gwapiv1.SectionName(c.sectionName()))
 	}
-	if c.oneIn(10) {
-		ref.Group = "example.com"
-	}
 	return ref
 }
 
-func (g *generator) mergeType() *egv1a1.MergeType {
-	return pick(g.c, nil, ptr.To(egv1a1.StrategicMerge), ptr.To(egv1a1.JSONMerge))
+// mergeType is a policy's mergeType: none, or (Envoy Gateway allows it only on policies that
+// target routes alone) StrategicMerge or JSONMerge.
+func (g *generator) mergeType(targets egv1a1.PolicyTargetReferences) *egv1a1.MergeType {
+	t := pick(g.c, nil, ptr.To(egv1a1.StrategicMerge), ptr.To(egv1a1.JSONMerge))
+	if !routesOnly(targets) {
+		return nil
+	}
+	return t
+}
+
+// routesOnly tells whether every target of a policy is an HTTPRoute.
+func routesOnly(targets egv1a1.PolicyTargetReferences) bool {
+	for _, r := range targets.GetTargetRefs() {
+		if r.Kind != "HTTPRoute" {
+			return false
+		}
+	}
+	for _, s := range targets.TargetSelectors {
+		if s.Kind != "HTTPRoute" {
+			return false
+		}
+	}
+	return true
 }
 
 // secretRef references a Secret of the policy's namespace, implicitly or explicitly, or of
@@ -168,10 +192,10 @@ func (g *generator) secretRef(ns string) gwapiv1.SecretObjectReference {
 
 // trafficSpec sets what the operator refuses on pool rules (loadBalancer, routingType Service),
 // what it keeps (stream idle timeout), shared rate limits, and response overrides from ConfigMaps.
-func (g *generator) trafficSpec() egv1a1.BackendTrafficPolicySpec {
+func (g *generator) trafficSpec(targets egv1a1.PolicyTargetReferences) egv1a1.BackendTrafficPolicySpec {
 	c := g.c
 	var spec egv1a1.BackendTrafficPolicySpec
-	spec.MergeType = g.mergeType()
+	spec.MergeType = g.mergeType(targets)
 	if c.oneIn(3) {
 		spec.LoadBalancer = &egv1a1.LoadBalancer{Type: egv1a1.RoundRobinLoadBalancerType}
 	}
@@ -235,12 +259,11 @@ func (g *generator) clientSpec(ns string) egv1a1.ClientTrafficPolicySpec {
 	return spec
 }
 
-// extensionSpec sets up to 16 ext_procs (backends here, there, or by the deprecated single
-// ref), Wasm code with pull secrets, Lua inline (any text) or from a ConfigMap, dynamic modules.
-func (g *generator) extensionSpec(ns string) egv1a1.EnvoyExtensionPolicySpec {
+// extensionSpec sets up to 16 ext_procs (backends here or there), Wasm code with pull secrets, Lua inline (any text) or from a ConfigMap, dynamic modules.
+func (g *generator) extensionSpec(ns string, targets egv1a1.PolicyTargetReferences) egv1a1.EnvoyExtensionPolicySpec {
 	c := g.c
 	var spec egv1a1.EnvoyExtensionPolicySpec
-	spec.MergeType = g.mergeType()
+	spec.MergeType = g.mergeType(targets)
 	for n := c.count(2, 16); n > 0; n-- {
 		ref := gwapiv1.BackendObjectReference{Name: gwapiv1.ObjectName(c.dns1035Label()), Port: ptr.To(gwapiv1.PortNumber(9000))}
 		if c.oneIn(3) {
@@ -249,12 +272,8 @@ func (g *generator) extensionSpec(ns string) egv1a1.EnvoyExtensionPolicySpec {
 		if c.oneIn(4) {
 			ref.Group, ref.Kind = ptr.To(gwapiv1.Group("gateway.envoyproxy.io")), ptr.To(gwapiv1.Kind("Backend"))
 		}
-		ep := egv1a1.ExtProc{}
-		if c.oneIn(8) {
-			ep.BackendRef = &ref
-		} else {
-			ep.BackendRefs = []egv1a1.BackendRef{{BackendObjectReference: ref}}
-		}
+		// Not the deprecated single backendRef: Envoy Gateway's CRD refuses it.
+		ep := egv1a1.ExtProc{BackendCluster: egv1a1.BackendCluster{BackendRefs: []egv1a1.BackendRef{{BackendObjectReference: ref}}}}
 		spec.ExtProc = append(spec.ExtProc, ep)
 	}
 	if c.oneIn(4) {
