@@ -1,7 +1,9 @@
 package translate_test
 
 import (
+	"fmt"
 	"slices"
+	"time"
 
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
@@ -96,14 +98,19 @@ func (g *generator) parametersSpec() v1alpha1.InferenceGatewayParametersSpec {
 		spec.LoadBalancer = &v1alpha1.LoadBalancerSettings{FallbackType: pick(c, v1alpha1.FallbackRoundRobin, v1alpha1.FallbackRandom, v1alpha1.FallbackLeastRequest, "")}
 	}
 	if c.bool() {
-		spec.RouteTimeouts = &v1alpha1.RouteTimeouts{Request: maybe(c, duration()), BackendRequest: maybe(c, duration()), StreamIdle: maybe(c, pick[v1alpha1.Duration](c, "1h", "5m", "1s"))}
+		t := &v1alpha1.RouteTimeouts{Request: maybe(c, duration()), BackendRequest: maybe(c, duration()), StreamIdle: maybe(c, pick[v1alpha1.Duration](c, "1h", "5m", "1s"))}
+		if t.Request != nil && t.BackendRequest != nil && *t.Request != "0s" && durationOf(*t.BackendRequest) > durationOf(*t.Request) {
+			t.BackendRequest = nil // the CRD: backendRequest must not be longer than request
+		}
+		spec.RouteTimeouts = t
 	}
 	spec.StripClientDestinationHeader = maybe(c, c.bool())
 	return spec
 }
 
 // genGateways makes Gateways (0 to 40: a pool's status lists at most 32 parents) of our classes
-// mostly, with 0 to 64 uniquely named listeners, HTTP or HTTPS.
+// mostly, with 1 to 64 listeners, HTTP or HTTPS, as Gateway API allows them (unique names; unique
+// port, protocol and hostname).
 func (g *generator) genGateways() {
 	c := g.c
 	for n := c.count(2, 40); n > 0; n-- {
@@ -122,11 +129,11 @@ func (g *generator) genGateways() {
 		}
 		gw := gwapiv1.Gateway{ObjectMeta: g.meta(ns, name), Spec: gwapiv1.GatewaySpec{GatewayClassName: gwapiv1.ObjectName(class)}}
 		gw.Labels = g.someLabels()
-		var names []string
-		for l := c.count(2, 64); l > 0; l-- {
+		var names, combos []string
+		for l := c.count(2, 64); l > 0 || len(gw.Spec.Listeners) == 0; l-- {
 			ln := uniqueName(c.sectionName, func(s string) bool { return slices.Contains(names, s) })
 			if ln == "" {
-				continue
+				ln = fmt.Sprintf("listener-%d", len(names))
 			}
 			names = append(names, ln)
 			listener := gwapiv1.Listener{Name: gwapiv1.SectionName(ln), Protocol: gwapiv1.HTTPProtocolType, Port: gwapiv1.PortNumber(pick(c, 80, 8080, 1, 65535))}
@@ -141,8 +148,23 @@ func (g *generator) genGateways() {
 			if c.bool() {
 				listener.AllowedRoutes = &gwapiv1.AllowedRoutes{Namespaces: &gwapiv1.RouteNamespaces{From: ptr.To(gwapiv1.NamespacesFromAll)}}
 			}
+			// Gateway API: one listener per port, protocol and hostname.
+			combo := fmt.Sprintf("%d/%s/%s", listener.Port, listener.Protocol, ptr.Deref(listener.Hostname, ""))
+			for slices.Contains(combos, combo) {
+				listener.Port = 10000 + gwapiv1.PortNumber(len(combos))
+				combo = fmt.Sprintf("%d/%s/%s", listener.Port, listener.Protocol, ptr.Deref(listener.Hostname, ""))
+			}
+			combos = append(combos, combo)
 			gw.Spec.Listeners = append(gw.Spec.Listeners, listener)
 		}
 		g.snap.Gateways = append(g.snap.Gateways, gw)
 	}
+}
+
+func durationOf(d v1alpha1.Duration) time.Duration {
+	v, err := time.ParseDuration(string(d))
+	if err != nil {
+		panic(err)
+	}
+	return v
 }

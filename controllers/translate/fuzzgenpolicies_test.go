@@ -236,7 +236,7 @@ func (g *generator) clientSpec(ns string) egv1a1.ClientTrafficPolicySpec {
 	if c.bool() {
 		h := &egv1a1.HTTPHeaderFilter{}
 		if c.bool() {
-			h.Set = []gwapiv1.HTTPHeader{{Name: pick[gwapiv1.HTTPHeaderName](c, translate.DestinationHeader, "X-Gateway-Destination-Endpoint", "x-other"), Value: c.text(4096)}}
+			h.Set = []gwapiv1.HTTPHeader{{Name: pick[gwapiv1.HTTPHeaderName](c, translate.DestinationHeader, "X-Gateway-Destination-Endpoint", "x-other"), Value: c.headerValue(4096)}}
 		}
 		for n := c.count(2, 64); n > 0; n-- {
 			name := fmt.Sprintf("x-h%d", n)

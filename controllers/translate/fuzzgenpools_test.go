@@ -11,8 +11,8 @@ import (
 	giev1 "sigs.k8s.io/gateway-api-inference-extension/api/v1"
 )
 
-// genPools makes pools (0 to 8 target ports, duplicates among them, ports 1..65535, with and
-// without an endpoint picker) and their endpoint pickers' Services and EndpointSlices.
+// genPools makes pools (1 to 8 target ports, ports 1..65535, with and without an endpoint
+// picker).
 func (g *generator) genPools() {
 	c := g.c
 	for n := c.count(2, 8); n > 0; n-- {
@@ -27,8 +27,13 @@ func (g *generator) genPools() {
 		for l := c.between(1, 3); l > 0; l-- {
 			pool.Spec.Selector.MatchLabels[giev1.LabelKey(c.labelKey())] = giev1.LabelValue(c.labelValue())
 		}
-		for p := c.count(2, 8); p > 0; p-- {
-			pool.Spec.TargetPorts = append(pool.Spec.TargetPorts, giev1.Port{Number: giev1.PortNumber(pick(c, 8000, 8001, 1, 65535, c.between(1, 65535)))})
+		// 1 to 8 distinct ports: the CRD refuses none and repeats.
+		for p := c.count(2, 8); p > 0 || len(pool.Spec.TargetPorts) == 0; p-- {
+			port := giev1.Port{Number: giev1.PortNumber(pick(c, 8000, 8001, 1, 65535, c.between(1, 65535)))}
+			if slices.Contains(pool.Spec.TargetPorts, port) {
+				continue
+			}
+			pool.Spec.TargetPorts = append(pool.Spec.TargetPorts, port)
 		}
 		if c.oneIn(4) {
 			pool.Spec.AppProtocol = pick[giev1.AppProtocol](c, "http", "kubernetes.io/h2c")
@@ -40,17 +45,18 @@ func (g *generator) genPools() {
 	}
 }
 
-// endpointPickerRef names a Service (present, absent, ExternalName, without the port), or a
-// kind that is not one, with either failure mode.
+// endpointPickerRef names a Service (present, absent, ExternalName, without the port it names:
+// see genEPPServices), or a kind that is not one, with either failure mode.
 func (g *generator) endpointPickerRef() *giev1.EndpointPickerRef {
 	c := g.c
 	ref := &giev1.EndpointPickerRef{Name: giev1.ObjectName(c.dns1035Label()), FailureMode: pick(c, giev1.EndpointPickerFailClose, giev1.EndpointPickerFailOpen, "")}
-	port := int32(pick(c, 9002, 9003, 1, 65535))
-	if !c.oneIn(8) {
-		ref.Port = &giev1.Port{Number: giev1.PortNumber(port)}
-	}
+	ref.Port = &giev1.Port{Number: giev1.PortNumber(pick(c, 9002, 9003, 1, 65535))}
 	if c.oneIn(8) {
+		// Another kind, whose port is optional (for a Service the CRD requires it).
 		ref.Group, ref.Kind = ptr.To(giev1.Group("example.com")), "Picker"
+		if c.bool() {
+			ref.Port = nil
+		}
 	}
 	return ref
 }
@@ -70,7 +76,7 @@ func (g *generator) genEPPServices() {
 			port = int32(ref.Port.Number)
 		}
 		if c.oneIn(8) {
-			port++
+			port = port%65535 + 1 // another port than the picker's
 		}
 		svc.Spec.Ports = []corev1.ServicePort{{Name: "grpc", Port: port}}
 		if c.oneIn(8) {

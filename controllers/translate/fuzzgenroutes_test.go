@@ -2,6 +2,7 @@ package translate_test
 
 import (
 	"fmt"
+	"slices"
 
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
@@ -12,7 +13,7 @@ import (
 )
 
 // genRoutes makes HTTPRoutes: parentRefs to our, foreign and missing Gateways (with and without
-// sectionName, across namespaces), 0 to 16 rules named by the user, twice, or not at all, each
+// sectionName, across namespaces), 0 to 16 rules named by the user or not, each
 // with 0 to 16 backendRefs mixing pools (existing, missing, in other namespaces), Services, Envoy
 // Gateway Backends and kinds nobody supports, with weights from 0 to Gateway API's maximum.
 func (g *generator) genRoutes() {
@@ -28,7 +29,9 @@ func (g *generator) genRoutes() {
 		route := gwapiv1.HTTPRoute{ObjectMeta: g.meta(ns, name)}
 		route.Labels = g.someLabels()
 		for p := c.count(2, 32); p > 0; p-- {
-			route.Spec.ParentRefs = append(route.Spec.ParentRefs, g.parentRef(ns))
+			if ref := g.parentRef(ns); parentRefAllowed(route.Spec.ParentRefs, ref) {
+				route.Spec.ParentRefs = append(route.Spec.ParentRefs, ref)
+			}
 		}
 		// Most rules of a route send to one pool (a route per model, many paths): many rules
 		// of one pool make its policies split (MaxTargetRefsPerPolicy).
@@ -42,6 +45,27 @@ func (g *generator) genRoutes() {
 		}
 		g.snap.HTTPRoutes = append(g.snap.HTTPRoutes, route)
 	}
+}
+
+// parentRefAllowed tells whether Gateway API lets ref join refs: several refs to one parent
+// (the namespace as written) must all name a sectionName, or all a port, or both, and differ.
+func parentRefAllowed(refs []gwapiv1.ParentReference, ref gwapiv1.ParentReference) bool {
+	for _, r := range refs {
+		if parentKey(r) != parentKey(ref) {
+			continue
+		}
+		if (r.SectionName == nil) != (ref.SectionName == nil) || (r.Port == nil) != (ref.Port == nil) ||
+			(ptr.Deref(r.SectionName, "") == ptr.Deref(ref.SectionName, "") && ptr.Deref(r.Port, 0) == ptr.Deref(ref.Port, 0)) {
+			return false
+		}
+	}
+	return true
+}
+
+// parentKey identifies a parentRef's parent as Gateway API's validation compares them: group and
+// kind defaulted, the namespace as written.
+func parentKey(r gwapiv1.ParentReference) string {
+	return fmt.Sprintf("%s/%s/%s/%s", ptr.Deref(r.Group, gwapiv1.GroupName), ptr.Deref(r.Kind, "Gateway"), ptr.Deref(r.Namespace, ""), r.Name)
 }
 
 func (g *generator) parentRef(routeNS string) gwapiv1.ParentReference {
@@ -79,15 +103,10 @@ func (g *generator) parentRef(routeNS string) gwapiv1.ParentReference {
 func (g *generator) rule(routeNS string, names *[]string) gwapiv1.HTTPRouteRule {
 	c := g.c
 	var rule gwapiv1.HTTPRouteRule
-	switch c.intn(4) {
-	case 0:
-		// Unnamed: the operator names it.
-	case 1:
-		if len(*names) > 0 {
-			rule.Name = ptr.To(gwapiv1.SectionName((*names)[c.intn(len(*names))])) // a duplicate
-		}
-	default:
-		name := c.sectionName()
+	// Unnamed (the operator names it "rule-<index>") or named, uniquely: the experimental
+	// channel's CRD, which Envoy Gateway installs, refuses two rules of one name. Names like
+	// "rule-1" make the operator's own names step aside.
+	if name := c.sectionName(); c.intn(4) != 0 && !slices.Contains(*names, name) {
 		*names = append(*names, name)
 		rule.Name = ptr.To(gwapiv1.SectionName(name))
 	}
@@ -107,7 +126,7 @@ func (g *generator) rule(routeNS string, names *[]string) gwapiv1.HTTPRouteRule 
 }
 
 // match is a path match (unicode in regular expressions, which allow it; percent-encoded in
-// prefixes, which do not) with sometimes a header match of any text.
+// prefixes, which do not) with sometimes a header match.
 func (g *generator) match() gwapiv1.HTTPRouteMatch {
 	c := g.c
 	var m gwapiv1.HTTPRouteMatch
@@ -118,7 +137,7 @@ func (g *generator) match() gwapiv1.HTTPRouteMatch {
 		m.Path = &gwapiv1.HTTPPathMatch{Type: ptr.To(gwapiv1.PathMatchRegularExpression), Value: ptr.To("^/" + c.text(1000))}
 	}
 	if c.oneIn(3) {
-		m.Headers = []gwapiv1.HTTPHeaderMatch{{Name: "x-model", Value: c.text(4096)}}
+		m.Headers = []gwapiv1.HTTPHeaderMatch{{Name: "x-model", Value: c.headerValue(4096)}}
 	}
 	return m
 }
@@ -136,7 +155,7 @@ func (g *generator) headerFilter(max int) gwapiv1.HTTPRouteFilter {
 				continue
 			}
 		}
-		mod.Set = append(mod.Set, gwapiv1.HTTPHeader{Name: name, Value: c.text(4096)})
+		mod.Set = append(mod.Set, gwapiv1.HTTPHeader{Name: name, Value: c.headerValue(4096)})
 	}
 	return gwapiv1.HTTPRouteFilter{Type: gwapiv1.HTTPRouteFilterRequestHeaderModifier, RequestHeaderModifier: mod}
 }

@@ -110,7 +110,9 @@ func (c *choices) labelValue() string {
 	return pick(c, "models", "edge", "a", "", "A_b.c-9", long(63, 'v'))
 }
 
-// text returns free text where the API allows any: header values, Lua source, messages.
+// text returns free text where the API allows any: Lua source, response bodies, regular
+// expressions, annotation values, condition messages. (Not header values: Gateway API allows
+// printable ASCII only there; see headerValue.)
 func (c *choices) text(max int) string {
 	var s string
 	switch c.intn(8) {
@@ -140,4 +142,21 @@ func truncateUTF8(s string, max int) string {
 		s = s[:len(s)-1]
 	}
 	return s
+}
+
+// headerValue returns a header value as Gateway API allows it: printable ASCII words separated by
+// single spaces or tabs, 1 to max characters.
+func (c *choices) headerValue(max int) string {
+	switch c.intn(6) {
+	case 0:
+		return strings.Repeat("v", max)
+	case 1:
+		var b strings.Builder
+		for n := c.between(1, 24); n > 0; n-- {
+			b.WriteByte(byte(c.between('!', '~')))
+		}
+		return b.String()
+	default:
+		return pick(c, "value", "a b", "a\tb", "text/event-stream; charset=utf-8", "%E6%97%A5")
+	}
 }
