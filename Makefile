@@ -48,10 +48,15 @@ envtest: ## Build kube-apiserver and etcd for envtest (first run only) and print
 # SKIP_E2E=1 leaves the system tests and the conformance run (both need root) out of make test.
 SKIP_E2E ?=
 
+# TEST_FUZZTIME is how long make test runs each fuzz target (after the unit tests, which run
+# their seed corpus); TEST_FUZZTIME=0 leaves that out.
+TEST_FUZZTIME ?= 20s
+
 .PHONY: test
-test: manifests generate helm fmt vet ## Run all tests: unit, golden, envtest integration, the benchmark at 20 pools, the failure-mode tests, then test-e2e and conformance (SKIP_E2E=1 skips those two).
+test: manifests generate helm fmt vet ## Run all tests: unit, golden, envtest integration, the benchmark at 20 pools, each fuzz target for TEST_FUZZTIME, the failure-mode tests, then test-e2e and conformance (SKIP_E2E=1 skips those two).
 	KUBEBUILDER_ASSETS="$$($(BUILD_TOOL) envtest)" go test ./... $(GO_TEST_FLAGS)
 	KUBEBUILDER_ASSETS="$$($(BUILD_TOOL) envtest)" go test -tags bench -run '^TestBenchSmall$$' -count=1 ./test/bench/
+	$(MAKE) fuzz FUZZTIME=$(TEST_FUZZTIME)
 	$(MAKE) test-resilience
 ifneq ($(SKIP_E2E),1)
 	$(MAKE) test-e2e
@@ -72,6 +77,23 @@ bench: ## Scale benchmark on a local API server: BENCH_N pools (default 1000); p
 	KUBEBUILDER_ASSETS="$$($(BUILD_TOOL) envtest)" BENCH_N=$(BENCH_N) BENCH_STEADY=$(BENCH_STEADY) \
 		BENCH_PROFILE=$(BENCH_PROFILE) BENCH_PROFILE_SECONDS=$(BENCH_PROFILE_SECONDS) BENCH_DIR=$(BENCH_DIR) \
 		go test -tags bench -run '^TestBench$$' -count=1 -v -timeout 0 ./test/bench/
+
+# The translation's fuzz targets (controllers/translate/fuzz_test.go); go test runs their seeds
+# and saved inputs (testdata/fuzz/) as ordinary tests. A failing input is written to
+# controllers/translate/testdata/fuzz/<target>/: fix the bug and commit the input with the fix.
+# No minimizing (-fuzzminimizetime 0x): nearly every mutated YAML input reaches new parser code,
+# and minimizing each one would take most of a short run.
+FUZZTIME ?= 30s
+FUZZ_TARGETS = FuzzTranslate FuzzTranslateYAML
+
+.PHONY: fuzz
+fuzz: ## Run each fuzz target of the translation for FUZZTIME (default 30s; 0 skips).
+ifneq ($(FUZZTIME),0)
+	@for target in $(FUZZ_TARGETS); do \
+		echo "go test -fuzz $$target -fuzztime $(FUZZTIME)"; \
+		go test ./controllers/translate/ -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 0x || exit 1; \
+	done
+endif
 
 .PHONY: golden
 golden: ## Rewrite the translation golden files (testdata/out) from the current code.

@@ -30,6 +30,9 @@ const PoolHeader = "x-inferencepool-operator-pool"
 // maxRuleBackendRefs is Gateway API's limit on the backendRefs of an HTTPRoute rule.
 const maxRuleBackendRefs = 16
 
+// maxHeaderFilterEntries is Gateway API's limit on the headers a header filter sets.
+const maxHeaderFilterEntries = 16
+
 // maxBackendRefWeight is Gateway API's largest backendRef weight.
 const maxBackendRefWeight = 1000000
 
@@ -195,13 +198,18 @@ func lcm(a, b int64) int64 {
 
 // withPoolHeader returns filters with a RequestHeaderModifier that sets PoolHeader to the pool's
 // name: added to the ref's own RequestHeaderModifier if it has one (Gateway API allows one of
-// each type), left alone if the user already sets or adds that header.
+// each type), left alone if the user already sets or adds that header, or already sets as many
+// headers as Gateway API allows (the user's filter alone gives the ref its own cluster; the header
+// is only informative).
 func withPoolHeader(filters []gwapiv1.HTTPRouteFilter, pool types.NamespacedName) []gwapiv1.HTTPRouteFilter {
 	header := gwapiv1.HTTPHeader{Name: PoolHeader, Value: pool.String()}
 	for i := range filters {
 		f := &filters[i]
 		if f.Type != gwapiv1.HTTPRouteFilterRequestHeaderModifier || f.RequestHeaderModifier == nil {
 			continue
+		}
+		if len(f.RequestHeaderModifier.Set) >= maxHeaderFilterEntries {
+			return filters
 		}
 		for _, h := range append(append([]gwapiv1.HTTPHeader{}, f.RequestHeaderModifier.Set...), f.RequestHeaderModifier.Add...) {
 			if strings.EqualFold(string(h.Name), PoolHeader) {

@@ -1,13 +1,32 @@
 package translate
 
 import (
+	"unicode/utf8"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // condition builds a condition without a timestamp; the status writer sets lastTransitionTime
 // only when the status really changes.
 func condition[T ~string, R ~string](typ T, status metav1.ConditionStatus, reason R, message string, generation int64) metav1.Condition {
-	return metav1.Condition{Type: string(typ), Status: status, Reason: string(reason), Message: message, ObservedGeneration: generation}
+	return metav1.Condition{Type: string(typ), Status: status, Reason: string(reason), Message: limitMessage(message), ObservedGeneration: generation}
+}
+
+// maxMessageLength is the API's limit on a condition's message, in bytes.
+const maxMessageLength = 32768
+
+// limitMessage cuts a message that lists many objects (or quotes a long one) to what a condition
+// holds, at a character boundary, and says so: the API server refuses a longer status whole.
+func limitMessage(msg string) string {
+	if len(msg) <= maxMessageLength {
+		return msg
+	}
+	const cut = " [truncated]"
+	end := maxMessageLength - len(cut)
+	for end > 0 && !utf8.RuneStart(msg[end]) {
+		end--
+	}
+	return msg[:end] + cut
 }
 
 // withGeneration copies conditions with observedGeneration set to generation and no

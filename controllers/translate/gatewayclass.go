@@ -76,8 +76,23 @@ func ResolveSettings(params *v1alpha1.InferenceGatewayParameters, defaultEGClass
 }
 
 // ClassParameters resolves a class's parametersRef. It returns the parameters (nil when the class
-// has none) and, when the reference is unusable, a message saying why.
+// has none) and, when the reference is unusable, a message saying why. The Envoy Gateway class
+// they name (or the default) must not be one of the operator's: the generated Gateways would be
+// the operator's again, which no reconciler serves (generated objects are never sources) and
+// Envoy Gateway ignores.
 func (s *Snapshot) ClassParameters(class *gwapiv1.GatewayClass) (*v1alpha1.InferenceGatewayParameters, string) {
+	params, problem := s.parametersRef(class)
+	if problem != "" {
+		return nil, problem
+	}
+	if eg := ResolveSettings(params, s.DefaultEnvoyGatewayClass).EnvoyGatewayClassName; s.OurClass(eg) {
+		return nil, fmt.Sprintf("the Envoy Gateway class %q is a GatewayClass of this operator (controllerName %s), not of Envoy Gateway", eg, ControllerName)
+	}
+	return params, ""
+}
+
+// parametersRef resolves a class's parametersRef to the parameters it names.
+func (s *Snapshot) parametersRef(class *gwapiv1.GatewayClass) (*v1alpha1.InferenceGatewayParameters, string) {
 	ref := class.Spec.ParametersRef
 	if ref == nil {
 		return nil, ""

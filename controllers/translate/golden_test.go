@@ -69,22 +69,33 @@ func TestGolden(t *testing.T) {
 // translateStamped translates once to learn the desired objects, stamps the input's generated
 // objects marked current with their desired hash, and translates again.
 func translateStamped(t *testing.T, snap *translate.Snapshot) translate.Result {
-	first := translate.Translate(snap)
+	if err := stampCurrent(snap); err != nil {
+		t.Fatal(err)
+	}
+	return translate.Translate(snap)
+}
+
+// stampCurrent stamps the generated objects of snap marked current with their desired hash (on a
+// fresh copy of snap: a Snapshot must not change once translated).
+func stampCurrent(snap *translate.Snapshot) error {
+	first := translate.Translate(copySnapshot(snap))
 	hashes := map[string]string{}
 	for _, obj := range first.Objects {
 		h, err := translate.DesiredHash(obj)
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
 		hashes[kindKey(obj)] = h
 	}
+	var problem error
 	stamp := func(obj client.Object, kind string) {
 		if obj.GetAnnotations()[currentAnnotation] != "true" {
 			return
 		}
 		h, ok := hashes[kind+"/"+obj.GetNamespace()+"/"+obj.GetName()]
 		if !ok {
-			t.Fatalf("%s %s/%s is marked current but the translation does not generate it", kind, obj.GetNamespace(), obj.GetName())
+			problem = fmt.Errorf("%s %s/%s is marked current but the translation does not generate it", kind, obj.GetNamespace(), obj.GetName())
+			return
 		}
 		ann := obj.GetAnnotations()
 		delete(ann, currentAnnotation)
@@ -109,7 +120,7 @@ func translateStamped(t *testing.T, snap *translate.Snapshot) translate.Result {
 	for i := range snap.EnvoyExtensionPolicies {
 		stamp(&snap.EnvoyExtensionPolicies[i], egv1a1.KindEnvoyExtensionPolicy)
 	}
-	return translate.Translate(snap)
+	return problem
 }
 
 func kindKey(obj client.Object) string {
@@ -123,6 +134,15 @@ func loadSnapshot(t *testing.T, path string) *translate.Snapshot {
 	if err != nil {
 		t.Fatal(err)
 	}
+	snap, err := decodeSnapshot(data)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return snap
+}
+
+// decodeSnapshot is loadSnapshot on the file's bytes (the YAML fuzz target decodes mutated ones).
+func decodeSnapshot(data []byte) (*translate.Snapshot, error) {
 	decoder := serializer.NewCodecFactory(controllers.NewScheme()).UniversalDeserializer()
 	snap := &translate.Snapshot{DefaultEnvoyGatewayClass: "eg"}
 	reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
@@ -142,7 +162,7 @@ func loadSnapshot(t *testing.T, path string) *translate.Snapshot {
 			BackendAPIDisabled       map[string]string      `json:"backendAPIDisabled"`
 		}
 		if err := yaml.Unmarshal(doc, &meta); err != nil {
-			t.Fatalf("%s: %v", path, err)
+			return nil, err
 		}
 		if meta.Kind == "SnapshotSettings" {
 			if meta.DefaultEnvoyGatewayClass != "" {
@@ -155,7 +175,7 @@ func loadSnapshot(t *testing.T, path string) *translate.Snapshot {
 		}
 		obj, _, err := decoder.Decode(doc, nil, nil)
 		if err != nil {
-			t.Fatalf("%s: %v\n%s", path, err, doc)
+			return nil, fmt.Errorf("%v\n%s", err, doc)
 		}
 		switch o := obj.(type) {
 		case *gwapiv1.GatewayClass:
@@ -185,10 +205,10 @@ func loadSnapshot(t *testing.T, path string) *translate.Snapshot {
 		case *egv1a1.EnvoyExtensionPolicy:
 			snap.EnvoyExtensionPolicies = append(snap.EnvoyExtensionPolicies, *o)
 		default:
-			t.Fatalf("%s: unexpected kind %T", path, obj)
+			return nil, fmt.Errorf("unexpected kind %T", obj)
 		}
 	}
-	return snap
+	return snap, nil
 }
 
 // render writes a result as YAML: generated objects sorted by kind, namespace and name, then

@@ -105,6 +105,8 @@ func poolPolicyName(pool *giev1.InferencePool, routeNamespace, class, kind, carr
 	}
 	if chunk > 0 {
 		kind += "-" + strconv.Itoa(chunk+1)
+		// Long names cut the readable part before kind: the hash must tell the chunks apart.
+		parts = append(parts, strconv.Itoa(chunk+1))
 	}
 	return CompoundName("ipool", parts, kind)
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	egv1a1 "github.com/envoyproxy/gateway/api/v1alpha1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -137,7 +138,41 @@ func policyAncestors(s *Snapshot, p UserPolicy, copied []PolicyTarget, generated
 		}
 		out = append(out, gwapiv1.PolicyAncestorStatus{AncestorRef: ref, ControllerName: ControllerName, Conditions: conds})
 	}
-	return out
+	return truncateAncestors(out, gen)
+}
+
+// maxPolicyAncestors is Gateway API's limit on the ancestors of a policy's status.
+const maxPolicyAncestors = 16
+
+// truncateAncestors keeps the ancestors Gateway API allows (a longer status is refused), as Envoy
+// Gateway does for the policies it judges: the ones not accepted first, then those with settings
+// overridden or refused, then the others, each in Gateway order; the last kept one says
+// Aggregated.
+func truncateAncestors(ancestors []gwapiv1.PolicyAncestorStatus, gen int64) []gwapiv1.PolicyAncestorStatus {
+	if len(ancestors) <= maxPolicyAncestors {
+		return ancestors
+	}
+	rank := func(a gwapiv1.PolicyAncestorStatus) int {
+		switch {
+		case meta.IsStatusConditionFalse(a.Conditions, string(gwapiv1.PolicyConditionAccepted)):
+			return 0
+		case meta.IsStatusConditionTrue(a.Conditions, string(egv1a1.PolicyConditionOverridden)),
+			meta.IsStatusConditionTrue(a.Conditions, PolicyConditionRefused):
+			return 1
+		}
+		return 2
+	}
+	sort.SliceStable(ancestors, func(i, j int) bool { return rank(ancestors[i]) < rank(ancestors[j]) })
+	ancestors = ancestors[:maxPolicyAncestors]
+	last := &ancestors[maxPolicyAncestors-1]
+	aggregated := condition(egv1a1.PolicyConditionAggregated, metav1.ConditionTrue, egv1a1.PolicyReasonAggregated,
+		fmt.Sprintf("Ancestors have been truncated because the number of policy ancestors exceeds %d.", maxPolicyAncestors), gen)
+	if c := findCondition(last.Conditions, aggregated.Type); c != nil {
+		*c = aggregated // Envoy Gateway's, mirrored from the copy's status
+	} else {
+		last.Conditions = append(last.Conditions, aggregated)
+	}
+	return ancestors
 }
 
 // ancestorsOf lists the ancestors a target reports under: a Gateway (and listener) itself; for
@@ -197,7 +232,7 @@ func (s *Snapshot) mirrorVerdict(p UserPolicy, c client.Object, isCopy bool, byK
 		if acc.Status != metav1.ConditionTrue && entry.accepted == nil {
 			a := *acc
 			if !isCopy {
-				a.Message = fmt.Sprintf("%s %s/%s (carrying this policy onto rules that use an InferencePool): %s", p.Kind, c.GetNamespace(), c.GetName(), a.Message)
+				a.Message = limitMessage(fmt.Sprintf("%s %s/%s (carrying this policy onto rules that use an InferencePool): %s", p.Kind, c.GetNamespace(), c.GetName(), a.Message))
 			}
 			entry.accepted = &a
 		}
@@ -300,8 +335,7 @@ func (s *Snapshot) addRefusals(p UserPolicy, byKey map[ancestorKey]*ancestorCond
 	if p.Kind != KindBackendTrafficPolicy && p.Kind != KindEnvoyExtensionPolicy {
 		return
 	}
-	for i := range s.HTTPRoutes {
-		route := &s.HTTPRoutes[i]
+	for _, route := range s.routesByName() {
 		if route.Labels[LabelManagedBy] == ManagedByValue || !s.OnOurGateways(route) {
 			continue
 		}
@@ -366,8 +400,7 @@ func (s *Snapshot) addOverrides(p UserPolicy, byKey map[ancestorKey]*ancestorCon
 			if p.Kind == KindClientTrafficPolicy {
 				continue
 			}
-			for i := range s.HTTPRoutes {
-				route := &s.HTTPRoutes[i]
+			for _, route := range s.routesByName() {
 				if route.Labels[LabelManagedBy] == ManagedByValue || !attachesTo(route, t.NN) {
 					continue
 				}

@@ -138,7 +138,8 @@ func (s *Snapshot) sectionProblem(t PolicyTarget) string {
 	}
 }
 
-// selectable lists the user's objects of kind a selector may match.
+// selectable lists the user's objects of kind a selector may match, sorted by namespace and
+// name (the copy's targets follow this order; see routesByName).
 func (s *Snapshot) selectable(kind string) []client.Object {
 	var out []client.Object
 	switch kind {
@@ -151,6 +152,7 @@ func (s *Snapshot) selectable(kind string) []client.Object {
 			out = append(out, &s.HTTPRoutes[i])
 		}
 	}
+	sortByName(out)
 	return out
 }
 

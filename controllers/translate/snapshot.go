@@ -1,10 +1,13 @@
 package translate
 
 import (
+	"sort"
+
 	egv1a1 "github.com/envoyproxy/gateway/api/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	giev1 "sigs.k8s.io/gateway-api-inference-extension/api/v1"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 	gwapiv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
@@ -143,11 +146,10 @@ func (s *Snapshot) PoolRefPermitted(route *gwapiv1.HTTPRoute, pool types.Namespa
 }
 
 // RoutesUsingPool lists the routes on our Gateways whose rules reference pool with permission,
-// in the order of s.HTTPRoutes.
+// sorted by namespace and name.
 func (s *Snapshot) RoutesUsingPool(pool types.NamespacedName) []*gwapiv1.HTTPRoute {
 	var out []*gwapiv1.HTTPRoute
-	for i := range s.HTTPRoutes {
-		r := &s.HTTPRoutes[i]
+	for _, r := range s.routesByName() {
 		if !s.OnOurGateways(r) || !s.PoolRefPermitted(r, pool) {
 			continue
 		}
@@ -159,4 +161,26 @@ func (s *Snapshot) RoutesUsingPool(pool types.NamespacedName) []*gwapiv1.HTTPRou
 		}
 	}
 	return out
+}
+
+// routesByName lists the snapshot's HTTPRoutes sorted by namespace and name. The informer cache
+// lists objects in no stable order; whatever the translation writes in the order of several
+// routes (status messages, target lists) must not follow it, or every reconcile could rewrite it.
+func (s *Snapshot) routesByName() []*gwapiv1.HTTPRoute {
+	out := make([]*gwapiv1.HTTPRoute, len(s.HTTPRoutes))
+	for i := range s.HTTPRoutes {
+		out[i] = &s.HTTPRoutes[i]
+	}
+	sortByName(out)
+	return out
+}
+
+// sortByName sorts objects by namespace, then name.
+func sortByName[T client.Object](objs []T) {
+	sort.Slice(objs, func(i, j int) bool {
+		if objs[i].GetNamespace() != objs[j].GetNamespace() {
+			return objs[i].GetNamespace() < objs[j].GetNamespace()
+		}
+		return objs[i].GetName() < objs[j].GetName()
+	})
 }

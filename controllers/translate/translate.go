@@ -44,9 +44,11 @@ func Translate(s *Snapshot) Result {
 			res.GatewayClassStatuses[c.Name] = GatewayClassAccepted(s, c)
 		}
 	}
+	// The generated Gateways and routes are never sources, as for the reconcilers (their
+	// watches pass only the user's objects), whatever class or parents they name.
 	for i := range s.Gateways {
 		gw := &s.Gateways[i]
-		if !s.OurClass(string(gw.Spec.GatewayClassName)) {
+		if !s.OurClass(string(gw.Spec.GatewayClassName)) || gw.Labels[LabelManagedBy] == ManagedByValue {
 			continue
 		}
 		r := TranslateGateway(s, gw)
@@ -60,7 +62,7 @@ func Translate(s *Snapshot) Result {
 	}
 	for i := range s.HTTPRoutes {
 		route := &s.HTTPRoutes[i]
-		if !s.OnOurGateways(route) {
+		if !s.OnOurGateways(route) || route.Labels[LabelManagedBy] == ManagedByValue {
 			continue
 		}
 		r := TranslateRoute(s, route)
