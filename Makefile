@@ -71,11 +71,15 @@ BENCH_STEADY ?= 30s
 BENCH_PROFILE ?= 0
 BENCH_PROFILE_SECONDS ?= 30
 BENCH_DIR ?= $(CURDIR)/tmp/bench
+# BENCH_GO_MEMORY_LIMIT is the operator's --go-memory-limit (e.g. 217Mi, what auto gives under the
+# chart's 256Mi limit); empty: the flag's default.
+BENCH_GO_MEMORY_LIMIT ?=
 
 .PHONY: bench
 bench: ## Scale benchmark on a local API server: BENCH_N pools (default 1000); prints the table row of docs/performance.md.
 	KUBEBUILDER_ASSETS="$$($(BUILD_TOOL) envtest)" BENCH_N=$(BENCH_N) BENCH_STEADY=$(BENCH_STEADY) \
 		BENCH_PROFILE=$(BENCH_PROFILE) BENCH_PROFILE_SECONDS=$(BENCH_PROFILE_SECONDS) BENCH_DIR=$(BENCH_DIR) \
+		BENCH_GO_MEMORY_LIMIT=$(BENCH_GO_MEMORY_LIMIT) \
 		go test -tags bench -run '^TestBench$$' -count=1 -v -timeout 0 ./test/bench/
 
 # The translation's fuzz targets (controllers/translate/fuzz_test.go); go test runs their seeds

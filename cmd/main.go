@@ -5,6 +5,7 @@ package main
 import (
 	"flag"
 	"os"
+	"runtime/debug"
 	"time"
 
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -28,6 +29,7 @@ func main() {
 		retryPeriod      time.Duration
 		metricsSecure    bool
 		maxConcurrent    int
+		goMemLimit       string
 		opts             controllers.Options
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; \"0\" disables it.")
@@ -43,12 +45,23 @@ func main() {
 	flag.StringVar(&opts.ClusterDomain, "cluster-domain", "cluster.local", "The cluster's DNS suffix, used for the endpoint picker's FQDN.")
 	flag.IntVar(&maxConcurrent, "max-concurrent-reconciles", controllers.DefaultMaxConcurrentReconciles, "How many objects of each kind (routes, pools, Gateways, policies) are reconciled at once.")
 	flag.StringVar(&opts.DefaultEnvoyGatewayClass, "envoy-gateway-class", "eg", "Envoy Gateway GatewayClass used by a GatewayClass without parameters.")
+	flag.StringVar(&goMemLimit, "go-memory-limit", "auto", "The Go runtime's soft memory limit, so that garbage is collected before the container's memory limit is reached: auto (85% of the container's memory limit, if it has one), off, or a quantity such as 200Mi. GOMEMLIMIT in the environment wins.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
 
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 	setupLog := ctrl.Log.WithName("setup")
+
+	memLimit, memLimitFrom, err := goMemoryLimit(goMemLimit, os.Getenv("GOMEMLIMIT"), cgroupRoot)
+	if err != nil {
+		setupLog.Error(err, "setting the Go memory limit")
+		os.Exit(1)
+	}
+	if memLimit > 0 {
+		debug.SetMemoryLimit(memLimit)
+	}
+	setupLog.Info("Go memory limit", "limit", memLimitFrom)
 
 	metrics := metricsserver.Options{BindAddress: metricsAddr}
 	if metricsSecure {

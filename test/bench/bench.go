@@ -27,7 +27,7 @@ func Run(ctx context.Context, cfg Config, logf func(string, ...any)) (*Result, e
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, err
 	}
-	res := &Result{Pools: cfg.Pools, Steady: cfg.Steady, IncrementPercent: cfg.IncrementPercent, Increment: cfg.increment()}
+	res := &Result{Pools: cfg.Pools, Steady: cfg.Steady, IncrementPercent: cfg.IncrementPercent, Increment: cfg.increment(), GoMemoryLimit: cfg.GoMemoryLimit}
 
 	// The operator's binary and both API servers, at once.
 	logf("building the operator and starting two API servers")
@@ -119,7 +119,11 @@ func runOperator(ctx context.Context, cfg Config, s *server, admin client.Client
 	logf("cold start: starting the operator")
 	res.ColdLoad[0] = loadAverage()
 	t0 := time.Now()
-	if r.op, err = scale.StartOperator(bin, kubeconfig, filepath.Join(cfg.Dir, "operator.log"), cfg.Profile); err != nil {
+	var args []string
+	if cfg.GoMemoryLimit != "" {
+		args = append(args, "--go-memory-limit="+cfg.GoMemoryLimit)
+	}
+	if r.op, err = scale.StartOperator(bin, kubeconfig, filepath.Join(cfg.Dir, "operator.log"), cfg.Profile, args...); err != nil {
 		return err
 	}
 	defer func() { _ = r.op.Stop() }()

@@ -25,6 +25,9 @@ type Config struct {
 	// ProfileSeconds is the length of the CPU profile, taken from the operator's start
 	// (BENCH_PROFILE_SECONDS, default 30).
 	ProfileSeconds int
+	// GoMemoryLimit is the operator's --go-memory-limit (BENCH_GO_MEMORY_LIMIT; default: the
+	// flag's default, auto, which finds no container limit on a test machine: no limit).
+	GoMemoryLimit string
 }
 
 // ConfigFromEnv reads the BENCH_* variables; dir is the default of BENCH_DIR.
@@ -56,6 +59,7 @@ func ConfigFromEnv(dir string) (Config, error) {
 			return c, fmt.Errorf("BENCH_PROFILE_SECONDS=%q: want a positive integer", v)
 		}
 	}
+	c.GoMemoryLimit = os.Getenv("BENCH_GO_MEMORY_LIMIT")
 	return c, nil
 }
 

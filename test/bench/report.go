@@ -49,7 +49,11 @@ func (r *Result) Details() string {
 		r.ColdReconciles, r.SteadyReconciles, r.QueuedAfterSteady, secs(r.IdleAfter))
 	p("operator CPU: %s during the cold start (%.2f cores on average), %s more after it (until idle or the end of the steady window, whichever came later)",
 		secs(r.ColdCPU), r.ColdCPU.Seconds()/r.Operator.Seconds(), secs(r.AfterCPU))
-	p("operator memory: peak RSS %s (%s at cold-start convergence)", mib(r.PeakRSS), mib(r.ColdRSS))
+	limit := "the default (auto: no container limit here, so none)"
+	if r.GoMemoryLimit != "" {
+		limit = r.GoMemoryLimit
+	}
+	p("operator memory: peak RSS %s (%s at cold-start convergence); --go-memory-limit %s", mib(r.PeakRSS), mib(r.ColdRSS), limit)
 	p("machine: %d cores; 1-minute load average %s → %s during the raw writer, %s → %s during the cold start",
 		runtime.NumCPU(), r.RawLoad[0], r.RawLoad[1], r.ColdLoad[0], r.ColdLoad[1])
 	if len(r.Unexpected) > 0 {

@@ -59,6 +59,8 @@ type Result struct {
 	// writer's run and of the operator's cold start.
 	RawLoad, ColdLoad [2]string
 
+	// GoMemoryLimit is the operator's --go-memory-limit ("" for its default).
+	GoMemoryLimit string
 	// PeakRSS is the operator's VmHWM at the end; ColdRSS at cold-start convergence.
 	PeakRSS, ColdRSS uint64
 	// Unexpected are generated objects the translation does not expect.
