@@ -34,7 +34,9 @@ func TestCrash(t *testing.T) {
 	// Leader election on, as deployed; the Lease a killed process leaves behind is not released,
 	// so its successor waits until it expires: short durations keep that wait short.
 	op := e.supervise("operator", operatorBinary, e.kubeconfig("operator"), leaderElection(shortLease...)...)
+	const each = 3 // pools deleted, routes deleted, target ports changed while it is down
 	e.waitObjects(1.0/3, convergeTimeout)
+	e.waitCompletePools(3*each, convergeTimeout)
 
 	killed, err := op.kill(true)
 	if err != nil {
@@ -43,7 +45,9 @@ func TestCrash(t *testing.T) {
 	done, total := e.tr.Objects()
 	complete := e.tr.PoolsWithObjects()
 	e.logf("killed the operator (kill -9) %s after its start, with %d of %d generated objects there and %d pools complete", secs(killed.Sub(started)), done, total, len(complete))
-	const each = 3
+	if done == total {
+		t.Fatalf("the operator had converged before it was killed: nothing tests a crash part-way")
+	}
 	if len(complete) < 3*each {
 		t.Fatalf("only %d pools have all their generated objects: need %d to change", len(complete), 3*each)
 	}

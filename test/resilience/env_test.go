@@ -221,6 +221,23 @@ func (e *env) waitObjects(fraction float64, timeout time.Duration) {
 	}
 }
 
+// waitCompletePools waits until at least n pools have all their expected generated objects.
+// The operator works breadth-first (routes, then pools, with several workers), so a fraction of
+// the objects says little about how many pools are complete.
+func (e *env) waitCompletePools(n int, timeout time.Duration) {
+	e.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		if have := len(e.tr.PoolsWithObjects()); have >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("only %d pools have all their generated objects after %s, want %d", len(e.tr.PoolsWithObjects()), timeout, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // lease reads the operator's leader-election Lease.
 func (e *env) lease() (*coordinationv1.Lease, error) {
 	l := &coordinationv1.Lease{}
