@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"reflect"
 
-	egv1a1 "github.com/envoyproxy/gateway/api/v1alpha1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -266,7 +265,7 @@ const maxPolicyAncestors = 16
 // the entries of other controllers untouched; ours are cut so that all fit Gateway API's limit.
 func (w *statusWriter) writePolicyAncestors(ctx context.Context, obj client.Object, desired []gwapiv1.PolicyAncestorStatus) (bool, error) {
 	return w.update(ctx, obj, func() bool {
-		st := policyStatus(obj)
+		st := translate.PolicyStatusOf(obj)
 		if st == nil {
 			return false
 		}
@@ -292,19 +291,4 @@ func (w *statusWriter) writePolicyAncestors(ctx context.Context, obj client.Obje
 		st.Ancestors = next
 		return true
 	})
-}
-
-// policyStatus points at the status of a policy of a carried-over kind.
-func policyStatus(obj client.Object) *gwapiv1.PolicyStatus {
-	switch p := obj.(type) {
-	case *egv1a1.SecurityPolicy:
-		return &p.Status
-	case *egv1a1.BackendTrafficPolicy:
-		return &p.Status
-	case *egv1a1.ClientTrafficPolicy:
-		return &p.Status
-	case *egv1a1.EnvoyExtensionPolicy:
-		return &p.Status
-	}
-	return nil
 }

@@ -129,7 +129,7 @@ func TestUserPolicyCarriedMergedAndPruned(t *testing.T) {
 	// Envoy Gateway accepts both: Accepted. It rejects the pool one: Invalid, saying which.
 	egVerdict := func(obj client.Object, status metav1.ConditionStatus, reason string) {
 		setStatus(t, obj, func(o client.Object) {
-			st := policyStatus(o)
+			st := translate.PolicyStatusOf(o)
 			st.Ancestors = []gwapiv1.PolicyAncestorStatus{{
 				AncestorRef:    gwapiv1.ParentReference{Group: ptr.To(gwapiv1.Group(gwapiv1.GroupName)), Kind: ptr.To(gwapiv1.Kind("Gateway")), Namespace: ptr.To(gwapiv1.Namespace(ns)), Name: gwapiv1.ObjectName(translate.GeneratedGatewayName("gw"))},
 				ControllerName: "gateway.envoyproxy.io/gatewayclass-controller",
@@ -295,7 +295,7 @@ func TestUserPolicySteadyStateMakesNoWrites(t *testing.T) {
 			if err := get(obj, client.ObjectKeyFromObject(obj)); err != nil {
 				return err
 			}
-			_, err := ourAncestor(*policyStatus(obj), ns, "gw")
+			_, err := ourAncestor(*translate.PolicyStatusOf(obj), ns, "gw")
 			return err
 		})
 	}

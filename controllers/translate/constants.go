@@ -8,6 +8,10 @@ const (
 	// controllerName the operator writes into the statuses it owns.
 	ControllerName = "inferencepool-operator.io/gateway-controller"
 
+	// EnvoyGatewayControllerName is Envoy Gateway's default controllerName: its GatewayClasses
+	// name it, and it is the controllerName in the statuses Envoy Gateway writes.
+	EnvoyGatewayControllerName = "gateway.envoyproxy.io/gatewayclass-controller"
+
 	// FieldManager is the server-side apply field manager of every object the operator writes.
 	FieldManager = "inferencepool-operator"
 

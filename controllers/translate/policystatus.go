@@ -17,10 +17,10 @@ import (
 // reaches (with the listener, when it targets one or the route attaches to one), as Envoy
 // Gateway would write them had the policy attached to its own objects. Its conditions are
 // Envoy Gateway's verdicts on the generated policies that carry the user's settings (the copy,
-// and the operator's pool and Gateway policies that hold the rest), and the operator's own:
-// Conflicted or TargetNotFound targets, settings it does not carry (Refused), and Overridden
-// computed between the user's policies (Envoy Gateway's own Overridden would also count the
-// operator's policies, which carry the user's settings rather than override them).
+// and the operator's pool and Gateway policies that hold the rest; policyverdicts.go), and the
+// operator's own: Conflicted or TargetNotFound targets, settings it does not carry (Refused),
+// and Overridden computed between the user's policies (Envoy Gateway's own Overridden would also
+// count the operator's policies, which carry the user's settings rather than override them).
 
 // PolicyConditionRefused is True on an ancestor where some settings of the policy are not
 // applied; the message says which, where, and why.
@@ -28,10 +28,6 @@ const PolicyConditionRefused = "Refused"
 
 // PolicyReasonNotCarried is the reason of PolicyConditionRefused.
 const PolicyReasonNotCarried = "NotCarried"
-
-// EnvoyGatewayControllerName is Envoy Gateway's default controllerName: its GatewayClasses name it, and it
-// is the controllerName in the statuses Envoy Gateway writes.
-const EnvoyGatewayControllerName = "gateway.envoyproxy.io/gatewayclass-controller"
 
 // ancestorKey is a Gateway of ours and a listener ("" for the whole Gateway).
 type ancestorKey struct {
@@ -196,137 +192,6 @@ func (s *Snapshot) ancestorsOf(t PolicyTarget) []ancestorKey {
 		}
 	}
 	return out
-}
-
-// mirrorVerdicts adds Envoy Gateway's verdicts on the generated policies that carry p: its copy
-// (when it is the one desired now) and the operator's policies annotated as carrying it.
-func (s *Snapshot) mirrorVerdicts(p UserPolicy, copied []PolicyTarget, generated []client.Object, byKey map[ancestorKey]*ancestorConditions) {
-	if len(copied) > 0 {
-		if c := s.generatedPolicy(p.Kind, p.Object.GetNamespace(), CarriedPolicyName(p.Object.GetName())); c != nil && isCurrent(c, generated[0]) {
-			s.mirrorVerdict(p, c, true, byKey)
-		}
-	}
-	for _, c := range s.policiesCarrying(p) {
-		s.mirrorVerdict(p, c, false, byKey)
-	}
-}
-
-// mirrorVerdict adds Envoy Gateway's verdict on carrier c, per ancestor: its Accepted (when
-// about c's current generation) and, for p's copy, its other conditions (Merged, warnings)
-// except Overridden, which addOverrides computes.
-func (s *Snapshot) mirrorVerdict(p UserPolicy, c client.Object, isCopy bool, byKey map[ancestorKey]*ancestorConditions) {
-	for _, anc := range policyStatusOf(c).Ancestors {
-		if string(anc.ControllerName) == ControllerName {
-			continue
-		}
-		k, ok := s.userAncestor(anc.AncestorRef, c.GetNamespace())
-		if !ok || byKey[k] == nil {
-			continue
-		}
-		acc := findCondition(anc.Conditions, string(gwapiv1.PolicyConditionAccepted))
-		if acc == nil || acc.ObservedGeneration < c.GetGeneration() {
-			continue
-		}
-		entry := byKey[k]
-		entry.verdicts++
-		if acc.Status != metav1.ConditionTrue && entry.accepted == nil {
-			a := *acc
-			if !isCopy {
-				a.Message = limitMessage(fmt.Sprintf("%s %s/%s (carrying this policy onto rules that use an InferencePool): %s", p.Kind, c.GetNamespace(), c.GetName(), a.Message))
-			}
-			entry.accepted = &a
-		}
-		if !isCopy {
-			continue
-		}
-		for _, cond := range anc.Conditions {
-			if cond.Type != string(gwapiv1.PolicyConditionAccepted) && cond.Type != string(egv1a1.PolicyConditionOverridden) {
-				entry.others[cond.Type] = cond
-			}
-		}
-	}
-}
-
-// policiesCarrying lists the operator's generated policies of p's kind that carry p.
-func (s *Snapshot) policiesCarrying(p UserPolicy) []client.Object {
-	var out []client.Object
-	key := p.Key()
-	for _, o := range s.generatedOfKind(p.Kind) {
-		for _, k := range strings.Split(o.GetAnnotations()[AnnotationCarries], "+") {
-			if k == key {
-				out = append(out, o)
-				break
-			}
-		}
-	}
-	sort.Slice(out, func(i, j int) bool {
-		return out[i].GetNamespace()+"/"+out[i].GetName() < out[j].GetNamespace()+"/"+out[j].GetName()
-	})
-	return out
-}
-
-// generatedOfKind lists the snapshot's generated policies of kind.
-func (s *Snapshot) generatedOfKind(kind string) []client.Object {
-	var out []client.Object
-	add := func(o client.Object) {
-		if o.GetLabels()[LabelManagedBy] == ManagedByValue {
-			out = append(out, o)
-		}
-	}
-	switch kind {
-	case KindSecurityPolicy:
-		for i := range s.SecurityPolicies {
-			add(&s.SecurityPolicies[i])
-		}
-	case KindBackendTrafficPolicy:
-		for i := range s.BackendTrafficPolicies {
-			add(&s.BackendTrafficPolicies[i])
-		}
-	case KindClientTrafficPolicy:
-		for i := range s.ClientTrafficPolicies {
-			add(&s.ClientTrafficPolicies[i])
-		}
-	case KindEnvoyExtensionPolicy:
-		for i := range s.EnvoyExtensionPolicies {
-			add(&s.EnvoyExtensionPolicies[i])
-		}
-	}
-	return out
-}
-
-// policyStatusOf returns the status of a policy of a carried-over kind.
-func policyStatusOf(o client.Object) gwapiv1.PolicyStatus {
-	switch p := o.(type) {
-	case *egv1a1.SecurityPolicy:
-		return p.Status
-	case *egv1a1.BackendTrafficPolicy:
-		return p.Status
-	case *egv1a1.ClientTrafficPolicy:
-		return p.Status
-	case *egv1a1.EnvoyExtensionPolicy:
-		return p.Status
-	}
-	return gwapiv1.PolicyStatus{}
-}
-
-// userAncestor maps an ancestorRef to a generated Gateway (as Envoy Gateway writes it) to the
-// user's Gateway it stands for.
-func (s *Snapshot) userAncestor(ref gwapiv1.ParentReference, policyNS string) (ancestorKey, bool) {
-	ns := policyNS
-	if ref.Namespace != nil {
-		ns = string(*ref.Namespace)
-	}
-	for i := range s.Gateways {
-		g := &s.Gateways[i]
-		if g.Namespace == ns && g.Labels[LabelManagedBy] != ManagedByValue && GeneratedGatewayName(g.Name) == string(ref.Name) {
-			k := ancestorKey{gateway: types.NamespacedName{Namespace: ns, Name: g.Name}}
-			if ref.SectionName != nil {
-				k.section = string(*ref.SectionName)
-			}
-			return k, true
-		}
-	}
-	return ancestorKey{}, false
 }
 
 // addRefusals adds, for a BackendTrafficPolicy or EnvoyExtensionPolicy, what the operator's pool

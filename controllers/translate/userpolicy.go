@@ -5,6 +5,7 @@ import (
 
 	egv1a1 "github.com/envoyproxy/gateway/api/v1alpha1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
 // The Envoy Gateway policies users attach to their Gateways and HTTPRoutes. Envoy Gateway only
@@ -58,30 +59,48 @@ func (p UserPolicy) Key() string { return p.Source().String() }
 // of them target the same object, the first keeps it.
 func (s *Snapshot) UserPolicies(kind string) []UserPolicy {
 	var out []UserPolicy
-	add := func(o client.Object) {
+	for _, o := range s.policiesOfKind(kind) {
 		if o.GetLabels()[LabelManagedBy] != ManagedByValue {
 			out = append(out, UserPolicy{Kind: kind, Object: o})
 		}
 	}
+	sort.SliceStable(out, func(i, j int) bool { return olderFirst(out[i].Object, out[j].Object) })
+	return out
+}
+
+// policiesOfKind lists the snapshot's policies of kind, the user's and the generated ones, as
+// pointers into the snapshot.
+func (s *Snapshot) policiesOfKind(kind string) []client.Object {
+	var out []client.Object
 	switch kind {
 	case KindSecurityPolicy:
 		for i := range s.SecurityPolicies {
-			add(&s.SecurityPolicies[i])
+			out = append(out, &s.SecurityPolicies[i])
 		}
 	case KindBackendTrafficPolicy:
 		for i := range s.BackendTrafficPolicies {
-			add(&s.BackendTrafficPolicies[i])
+			out = append(out, &s.BackendTrafficPolicies[i])
 		}
 	case KindClientTrafficPolicy:
 		for i := range s.ClientTrafficPolicies {
-			add(&s.ClientTrafficPolicies[i])
+			out = append(out, &s.ClientTrafficPolicies[i])
 		}
 	case KindEnvoyExtensionPolicy:
 		for i := range s.EnvoyExtensionPolicies {
-			add(&s.EnvoyExtensionPolicies[i])
+			out = append(out, &s.EnvoyExtensionPolicies[i])
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool { return olderFirst(out[i].Object, out[j].Object) })
+	return out
+}
+
+// generatedOfKind lists the snapshot's generated policies of kind.
+func (s *Snapshot) generatedOfKind(kind string) []client.Object {
+	var out []client.Object
+	for _, o := range s.policiesOfKind(kind) {
+		if o.GetLabels()[LabelManagedBy] == ManagedByValue {
+			out = append(out, o)
+		}
+	}
 	return out
 }
 
@@ -110,29 +129,26 @@ func olderFirst(a, b client.Object) bool {
 // generatedPolicy returns the generated object of kind ns/name in the snapshot (with Envoy
 // Gateway's status), or nil.
 func (s *Snapshot) generatedPolicy(kind, ns, name string) client.Object {
-	var found client.Object
-	match := func(o client.Object) {
-		if o.GetNamespace() == ns && o.GetName() == name && o.GetLabels()[LabelManagedBy] == ManagedByValue {
-			found = o
+	for _, o := range s.generatedOfKind(kind) {
+		if o.GetNamespace() == ns && o.GetName() == name {
+			return o
 		}
 	}
-	switch kind {
-	case KindSecurityPolicy:
-		for i := range s.SecurityPolicies {
-			match(&s.SecurityPolicies[i])
-		}
-	case KindBackendTrafficPolicy:
-		for i := range s.BackendTrafficPolicies {
-			match(&s.BackendTrafficPolicies[i])
-		}
-	case KindClientTrafficPolicy:
-		for i := range s.ClientTrafficPolicies {
-			match(&s.ClientTrafficPolicies[i])
-		}
-	case KindEnvoyExtensionPolicy:
-		for i := range s.EnvoyExtensionPolicies {
-			match(&s.EnvoyExtensionPolicies[i])
-		}
+	return nil
+}
+
+// PolicyStatusOf points at the status of a policy of a carried-over kind (nil for another
+// object).
+func PolicyStatusOf(obj client.Object) *gwapiv1.PolicyStatus {
+	switch p := obj.(type) {
+	case *egv1a1.SecurityPolicy:
+		return &p.Status
+	case *egv1a1.BackendTrafficPolicy:
+		return &p.Status
+	case *egv1a1.ClientTrafficPolicy:
+		return &p.Status
+	case *egv1a1.EnvoyExtensionPolicy:
+		return &p.Status
 	}
-	return found
+	return nil
 }
