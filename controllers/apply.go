@@ -67,7 +67,7 @@ func (a *Applier) Ensure(ctx context.Context, desired client.Object) (ensured, e
 	if err != nil {
 		return res, err
 	}
-	hash, err := translate.DesiredHash(desired)
+	hash, err := translate.ApplyMapHash(want)
 	if err != nil {
 		return res, err
 	}

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"maps"
 	"reflect"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -75,11 +76,24 @@ func DesiredHash(obj client.Object) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return ApplyMapHash(m)
+}
+
+// ApplyMapHash is DesiredHash of the object whose ApplyMap is m (for a caller that has m
+// already: converting an object to a map is most of the cost). m is not changed.
+func ApplyMapHash(m map[string]any) (string, error) {
 	if md, ok := m["metadata"].(map[string]any); ok {
 		if ann, ok := md["annotations"].(map[string]any); ok {
-			delete(ann, AnnotationDesiredHash)
-			if len(ann) == 0 {
-				delete(md, "annotations")
+			if _, has := ann[AnnotationDesiredHash]; has {
+				ann = maps.Clone(ann)
+				delete(ann, AnnotationDesiredHash)
+				md = maps.Clone(md)
+				md["annotations"] = ann
+				if len(ann) == 0 {
+					delete(md, "annotations")
+				}
+				m = maps.Clone(m)
+				m["metadata"] = md
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 package translate_test
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
 
@@ -148,6 +149,34 @@ func TestShadowServiceDeterministic(t *testing.T) {
 		}
 		if h != first {
 			t.Fatalf("hash %s then %s for the same pool", first, h)
+		}
+	}
+}
+
+// ApplyMapHash, which the Applier calls on the map it sends, is DesiredHash: whatever the map's
+// own desired-hash annotation says, and without changing the map.
+func TestApplyMapHashIsDesiredHash(t *testing.T) {
+	svc := translate.ShadowService(testPool("llm", giev1.AppProtocolHTTP, map[string]string{"app": "llm"}, 8000))
+	want, err := translate.DesiredHash(svc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stamped := svc.DeepCopy()
+	if stamped.Annotations == nil {
+		stamped.Annotations = map[string]string{}
+	}
+	stamped.Annotations[translate.AnnotationDesiredHash] = "0123456789abcdef"
+	for name, obj := range map[string]*corev1.Service{"plain": svc, "stamped": stamped} {
+		m, err := translate.ApplyMap(obj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := fmt.Sprint(m)
+		if got, err := translate.ApplyMapHash(m); err != nil || got != want {
+			t.Errorf("%s: ApplyMapHash = %s (%v), DesiredHash = %s", name, got, err, want)
+		}
+		if after := fmt.Sprint(m); after != before {
+			t.Errorf("%s: ApplyMapHash changed its map:\n%s\n%s", name, before, after)
 		}
 	}
 }
