@@ -68,8 +68,9 @@ type weightedBackend struct {
 	Weight int
 }
 
-// timeoutsRouteYAML is a route to Pool whose one rule sets Timeouts (flow YAML) unless empty.
-const timeoutsRouteYAML = `
+// poolRouteYAML is a route "llm" on Gateway "gw" whose one rule, "chat", sends to Pool and sets
+// Timeouts (flow YAML) unless empty.
+const poolRouteYAML = `
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata:
@@ -187,7 +188,7 @@ func TestMultiPortPool(t *testing.T) {
 	applyTemplate(t, endpointPickerYAML, map[string]any{"Namespace": ns, "Name": "dp-epp", "Replicas": 1})
 	ports := []int{3000, 3002, 3004}
 	applyTemplate(t, multiPortPoolYAML, map[string]any{"Namespace": ns, "Name": "dp", "Ports": ports})
-	applyTemplate(t, timeoutsRouteYAML, map[string]any{"Namespace": ns, "Pool": "dp", "Timeouts": ""})
+	applyTemplate(t, poolRouteYAML, map[string]any{"Namespace": ns, "Pool": "dp", "Timeouts": ""})
 
 	waitGatewayProgrammed(t, c, ns, "gw", 1)
 	waitRouteAccepted(t, c, ns, "llm", ns, "gw")
@@ -348,7 +349,7 @@ func TestRouteTimeouts(t *testing.T) {
 	rule := ruleCluster(ns, "llm-eg", 0)
 
 	t.Run("the class's default", func(t *testing.T) {
-		applyTemplate(t, timeoutsRouteYAML, map[string]any{"Namespace": ns, "Pool": "pool", "Timeouts": ""})
+		applyTemplate(t, poolRouteYAML, map[string]any{"Namespace": ns, "Pool": "pool", "Timeouts": ""})
 		waitGatewayProgrammed(t, c, ns, "gw", 1)
 		waitRouteAccepted(t, c, ns, "llm", ns, "gw")
 		waitAccepted(t, c, waitGenerated(t, c, kindBackendTraffic, ns, "pool", 1))
@@ -358,7 +359,7 @@ func TestRouteTimeouts(t *testing.T) {
 	})
 
 	t.Run("the user's own", func(t *testing.T) {
-		applyTemplate(t, timeoutsRouteYAML, map[string]any{"Namespace": ns, "Pool": "pool", "Timeouts": "{request: 300s}"})
+		applyTemplate(t, poolRouteYAML, map[string]any{"Namespace": ns, "Pool": "pool", "Timeouts": "{request: 300s}"})
 		proxyConfig(t, ns, "gw", func(s *xds.Snapshot) error {
 			return routeTimeouts(s, rule, 300*time.Second, 2*time.Minute)
 		})

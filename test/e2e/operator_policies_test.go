@@ -30,22 +30,6 @@ import (
 // filters by type (auth, then Lua, then ext_proc by index, then Wasm; internal/xds/translator/
 // httpfilters.go), so the order is read off the connection manager's filter list.
 
-// policyRouteYAML is a route whose rule "chat" sends to the pool "pool".
-const policyRouteYAML = `
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata:
-  name: llm
-  namespace: {{.Namespace}}
-spec:
-  parentRefs:
-  - name: gw
-  rules:
-  - name: chat
-    matches: [{path: {type: PathPrefix, value: /v1}}]
-    backendRefs: [{group: inference.networking.k8s.io, kind: InferencePool, name: pool}]
-`
-
 // basicAuthYAML is a SecurityPolicy with basic auth on the user's route, and its users.
 const basicAuthYAML = `
 apiVersion: v1
@@ -234,7 +218,7 @@ func TestUserPolicies(t *testing.T) {
 	class := newInferenceClass(t, c, ns, "{}")
 	applyTemplate(t, inferenceGatewayYAML, map[string]any{"Namespace": ns, "Name": "gw", "Class": class})
 	model{Namespace: ns, Name: "pool", Replicas: 2}.apply(t)
-	applyTemplate(t, policyRouteYAML, map[string]any{"Namespace": ns})
+	applyTemplate(t, poolRouteYAML, map[string]any{"Namespace": ns, "Pool": "pool", "Timeouts": ""})
 	waitGatewayProgrammed(t, c, ns, "gw", 1)
 	waitRouteAccepted(t, c, ns, "llm", ns, "gw")
 	rule := ruleCluster(ns, "llm-eg", 0)
