@@ -103,11 +103,13 @@ func standInForEnvoyGatewayClass(ctx context.Context, c client.Client, name stri
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec:       gwapiv1.GatewayClassSpec{ControllerName: translate.EnvoyGatewayControllerName},
 	}
-	if err := c.Create(ctx, class); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("creating the Envoy Gateway GatewayClass %q: %w", name, err)
+	// Create fills class from the API server's answer; only a class that exists already is read.
+	err := c.Create(ctx, class)
+	if apierrors.IsAlreadyExists(err) {
+		err = c.Get(ctx, client.ObjectKeyFromObject(class), class)
 	}
-	if err := c.Get(ctx, client.ObjectKeyFromObject(class), class); err != nil {
-		return err
+	if err != nil {
+		return fmt.Errorf("creating the Envoy Gateway GatewayClass %q: %w", name, err)
 	}
 	meta.SetStatusCondition(&class.Status.Conditions, metav1.Condition{
 		Type: string(gwapiv1.GatewayClassConditionStatusAccepted), Status: metav1.ConditionTrue,
