@@ -104,7 +104,7 @@ func (r *HTTPRouteReconciler) routesOfParameters(ctx context.Context, o client.O
 }
 
 func (r *HTTPRouteReconciler) routesOfPool(ctx context.Context, o client.Object) []reconcile.Request {
-	routes, err := routesReferencingPool(ctx, r.Client, nnOf(o))
+	routes, err := routesReferencingPool(ctx, r.Client, nnOf(o), shared)
 	if err != nil {
 		return nil
 	}
@@ -123,7 +123,7 @@ func (r *HTTPRouteReconciler) routesOfGrant(ctx context.Context, o client.Object
 		}
 		seen[ns] = true
 		routes := &gwapiv1.HTTPRouteList{}
-		if err := r.Client.List(ctx, routes, client.InNamespace(ns)); err != nil {
+		if err := r.Client.List(ctx, routes, client.InNamespace(ns), shared); err != nil {
 			continue
 		}
 		for i := range routes.Items {

@@ -198,7 +198,7 @@ func (r *InferencePoolReconciler) poolsOfParameters(ctx context.Context, o clien
 // other namespaces use).
 func (r *InferencePoolReconciler) poolsOfGrant(ctx context.Context, o client.Object) []reconcile.Request {
 	pools := &giev1.InferencePoolList{}
-	if err := r.Client.List(ctx, pools, client.InNamespace(o.GetNamespace())); err != nil {
+	if err := r.Client.List(ctx, pools, client.InNamespace(o.GetNamespace()), shared); err != nil {
 		return nil
 	}
 	out := make([]reconcile.Request, len(pools.Items))

@@ -120,7 +120,7 @@ func (r *PolicyReconciler) snapshot(ctx context.Context, obj client.Object) (*tr
 	if err != nil {
 		return nil, err
 	}
-	copied, err := b.listPolicies(r.Kind, client.InNamespace(obj.GetNamespace()), client.MatchingFields{indexSource: translate.Source{Kind: r.Kind, Namespace: obj.GetNamespace(), Name: obj.GetName()}.String()})
+	copied, err := b.listPolicies(r.Kind, client.MatchingFields{indexSource: translate.Source{Kind: r.Kind, Namespace: obj.GetNamespace(), Name: obj.GetName()}.String()})
 	if err != nil {
 		return nil, err
 	}
@@ -138,7 +138,7 @@ func (b *snapshotBuilder) addTarget(kind string, nn types.NamespacedName) error 
 			return err
 		}
 		for _, route := range routesOfGateway(b.ctx, b.c, nn) {
-			if err := b.addRoute(&route); err != nil {
+			if err := b.addRoute(route.DeepCopy()); err != nil {
 				return err
 			}
 		}
@@ -281,7 +281,7 @@ func (r *PolicyReconciler) policiesOfRoute(ctx context.Context, o client.Object)
 // policiesOfPool maps a pool to the policies of the routes using it (a rule that gains or loses
 // a pool moves between the copy and the operator's pool policy).
 func (r *PolicyReconciler) policiesOfPool(ctx context.Context, o client.Object) []reconcile.Request {
-	routes, err := routesReferencingPool(ctx, r.Client, nnOf(o))
+	routes, err := routesReferencingPool(ctx, r.Client, nnOf(o), shared)
 	if err != nil {
 		return nil
 	}

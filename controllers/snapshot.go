@@ -202,17 +202,18 @@ func (b *snapshotBuilder) addEndpointPicker(pool *giev1.InferencePool) error {
 	}
 	b.snap.Services = append(b.snap.Services, *svc)
 	slices := &discoveryv1.EndpointSliceList{}
-	if err := b.c.List(b.ctx, slices, client.InNamespace(nn.Namespace), client.MatchingFields{indexEndpointSliceService: nn.Name}); err != nil {
+	if err := b.c.List(b.ctx, slices, client.MatchingFields{indexEndpointSliceService: nn.String()}); err != nil {
 		return err
 	}
 	b.snap.EndpointSlices = append(b.snap.EndpointSlices, slices.Items...)
 	return nil
 }
 
-// routesReferencingPool lists the user's routes whose rules reference pool nn.
-func routesReferencingPool(ctx context.Context, c client.Reader, nn types.NamespacedName) ([]gwapiv1.HTTPRoute, error) {
+// routesReferencingPool lists the user's routes whose rules reference pool nn (shared with the
+// cache when opts hold shared: mappers.go).
+func routesReferencingPool(ctx context.Context, c client.Reader, nn types.NamespacedName, opts ...client.ListOption) ([]gwapiv1.HTTPRoute, error) {
 	routes := &gwapiv1.HTTPRouteList{}
-	if err := c.List(ctx, routes, client.MatchingFields{indexRoutePools: nn.String()}); err != nil {
+	if err := c.List(ctx, routes, append(opts, client.MatchingFields{indexRoutePools: nn.String()})...); err != nil {
 		return nil, err
 	}
 	return routes.Items, nil
