@@ -37,11 +37,13 @@ type Applier struct {
 	served func(client.ObjectList) bool
 	// written skips rewriting what the cache does not show yet (written.go).
 	written *written
+	// applied skips converting and comparing what is known to be in place (applied.go).
+	applied *applied
 }
 
 // NewApplier returns an Applier writing with c.
 func NewApplier(c client.Client, scheme *runtime.Scheme) *Applier {
-	return &Applier{Client: c, Scheme: scheme, fights: newFights(time.Now), written: newWritten()}
+	return &Applier{Client: c, Scheme: scheme, fights: newFights(time.Now), written: newWritten(), applied: newApplied()}
 }
 
 // ensured is what Ensure did.
@@ -63,22 +65,26 @@ func (a *Applier) Ensure(ctx context.Context, desired client.Object) (ensured, e
 	if err != nil {
 		return res, err
 	}
-	want, err := translate.ApplyMap(desired)
+	key := a.key(desired)
+	fp, err := fingerprint(desired)
 	if err != nil {
 		return res, err
 	}
-	hash, err := translate.ApplyMapHash(want)
-	if err != nil {
-		return res, err
+	// The apply map is built only when something is to be compared or written (applied.go).
+	var want map[string]any
+	hash, known := a.applied.hashOf(key, fp)
+	if !known {
+		if want, hash, err = applyMapOf(desired); err != nil {
+			return res, err
+		}
+		a.applied.want(key, fp, hash)
 	}
-	setAnnotation(want, translate.AnnotationDesiredHash, hash)
 
 	existing, err := a.Scheme.New(gvk)
 	if err != nil {
 		return res, err
 	}
 	existingObj := existing.(client.Object)
-	key := a.key(desired)
 	err = a.Client.Get(ctx, client.ObjectKeyFromObject(desired), existingObj)
 	switch {
 	case apierrors.IsNotFound(err):
@@ -95,6 +101,15 @@ func (a *Applier) Ensure(ctx context.Context, desired client.Object) (ensured, e
 		if existingObj.GetLabels()[translate.LabelManagedBy] != translate.ManagedByValue {
 			return res, fmt.Errorf("%s %s: %w", gvk.Kind, client.ObjectKeyFromObject(desired), ErrForeignObject)
 		}
+		rv := existingObj.GetResourceVersion()
+		if existingObj.GetAnnotations()[translate.AnnotationDesiredHash] == hash && a.applied.holds(key, rv, hash) {
+			return res, nil // nobody has written it since it was found or made as wanted
+		}
+		if want == nil {
+			if want, _, err = applyMapOf(desired); err != nil {
+				return res, err
+			}
+		}
 		// Fields others added (the cache keeps managedFields of generated objects) go first:
 		// with them in place, an apply could even be invalid (two ports of one name).
 		foreign, reclaim, err := foreignSpecPatch(existingObj.GetManagedFields(), want)
@@ -108,6 +123,7 @@ func (a *Applier) Ensure(ctx context.Context, desired client.Object) (ensured, e
 					return res, err
 				}
 				if contains(have, want, true) {
+					a.applied.found(key, rv, hash)
 					return res, nil
 				}
 			}
@@ -127,6 +143,11 @@ func (a *Applier) Ensure(ctx context.Context, desired client.Object) (ensured, e
 		}
 	}
 
+	if want == nil { // a create
+		if want, _, err = applyMapOf(desired); err != nil {
+			return res, err
+		}
+	}
 	u := &unstructured.Unstructured{Object: want}
 	u.SetGroupVersionKind(gvk)
 	if err := a.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u),
@@ -134,8 +155,24 @@ func (a *Applier) Ensure(ctx context.Context, desired client.Object) (ensured, e
 		return res, fmt.Errorf("applying %s %s: %w", gvk.Kind, client.ObjectKeyFromObject(desired), err)
 	}
 	a.written.record(key, existingObj.GetResourceVersion(), hash)
+	a.applied.found(key, u.GetResourceVersion(), hash) // the apply's response is the object written
 	res.wrote = true
 	return res, nil
+}
+
+// applyMapOf renders desired as the map its apply sends, with the desired-hash annotation, and
+// returns that hash.
+func applyMapOf(desired client.Object) (map[string]any, string, error) {
+	want, err := translate.ApplyMap(desired)
+	if err != nil {
+		return nil, "", err
+	}
+	hash, err := translate.ApplyMapHash(want)
+	if err != nil {
+		return nil, "", err
+	}
+	setAnnotation(want, translate.AnnotationDesiredHash, hash)
+	return want, hash, nil
 }
 
 // createdRecheck is how soon a source is reconciled again when the object it created a moment
@@ -198,6 +235,7 @@ func (a *Applier) PruneAll(ctx context.Context, lists []client.ObjectList, src t
 			uid := obj.GetUID()
 			a.fights.forget(a.key(obj))
 			a.written.forget(a.key(obj))
+			a.applied.forget(a.key(obj))
 			err := a.Client.Delete(ctx, obj, client.Preconditions{UID: &uid})
 			if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 				return err
