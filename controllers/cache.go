@@ -34,15 +34,21 @@ const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
 
 // transformCached is the cache's transform of every object it stores.
 func transformCached(obj any) (any, error) {
+	var err error
 	switch obj.(type) {
 	case *discoveryv1.EndpointSlice:
-		return slimEndpointSlice(obj)
+		obj, err = slimEndpointSlice(obj)
 	case *corev1.Service:
-		return slimService(obj)
+		obj, err = slimService(obj)
 	case *corev1.Namespace:
-		return slimNamespace(obj)
+		obj, err = slimNamespace(obj)
+	default:
+		obj, err = keepForeignManagedFields(obj)
 	}
-	return keepForeignManagedFields(obj)
+	if o, ok := obj.(client.Object); ok && err == nil {
+		internMeta(o)
+	}
+	return obj, err
 }
 
 // keepForeignManagedFields keeps, of a cached object's managedFields, only the spec entries of
