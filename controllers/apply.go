@@ -221,7 +221,8 @@ func (a *Applier) PruneAll(ctx context.Context, lists []client.ObjectList, src t
 			continue
 		}
 		list := proto.DeepCopyObject().(client.ObjectList)
-		if err := a.Client.List(ctx, list, client.MatchingFields{indexSource: src.String()}); err != nil {
+		// Read-only: pruning reads names, annotations and UIDs, and deletes by them.
+		if err := a.Client.List(ctx, list, client.MatchingFields{indexSource: src.String()}, shared); err != nil {
 			return err
 		}
 		items, err := metaItems(list)
