@@ -178,6 +178,10 @@ func runOperator(ctx context.Context, cfg Config, s *server, admin client.Client
 		return err
 	}
 	res.IdleAfter = idle.Sub(last)
+	if cfg.Profile {
+		// Its allocations since heap-cold.pprof are those of the reconciles that follow convergence.
+		profiles.heap(ctx, "heap-steady.pprof")
+	}
 	afterCPU, err := cpuTime(pid)
 	if err != nil {
 		return err
