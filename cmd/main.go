@@ -45,7 +45,7 @@ func main() {
 	flag.StringVar(&opts.ClusterDomain, "cluster-domain", "cluster.local", "The cluster's DNS suffix, used for the endpoint picker's FQDN.")
 	flag.IntVar(&maxConcurrent, "max-concurrent-reconciles", controllers.DefaultMaxConcurrentReconciles, "How many objects of each kind (routes, pools, Gateways, policies) are reconciled at once.")
 	flag.StringVar(&opts.DefaultEnvoyGatewayClass, "envoy-gateway-class", "eg", "Envoy Gateway GatewayClass used by a GatewayClass without parameters.")
-	flag.StringVar(&goMemLimit, "go-memory-limit", "auto", "The Go runtime's soft memory limit, so that garbage is collected before the container's memory limit is reached: auto (85% of the container's memory limit, if it has one), off, or a quantity such as 200Mi. GOMEMLIMIT in the environment wins.")
+	flag.StringVar(&goMemLimit, "go-memory-limit", "auto", "The Go runtime's soft memory limit, so that garbage is collected before the container's memory limit is reached: auto (45% of the container's memory limit, if it has one), off, or a quantity such as 200Mi. GOMEMLIMIT in the environment wins.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()

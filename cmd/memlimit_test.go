@@ -31,8 +31,8 @@ func TestGoMemoryLimit(t *testing.T) {
 		want                 int64
 		from                 string
 	}{
-		{name: "auto from cgroup v2", flag: "auto", dir: v2, want: 256 * mi * 85 / 100, from: "85% of the container's memory limit, 268435456 bytes"},
-		{name: "auto from cgroup v1", flag: "auto", dir: cgroupWith(t, "memory/memory.limit_in_bytes", "536870912\n"), want: 512 * mi * 85 / 100, from: "memory.limit_in_bytes"},
+		{name: "auto from cgroup v2", flag: "auto", dir: v2, want: 256 * mi * 45 / 100, from: "45% of the container's memory limit, 268435456 bytes"},
+		{name: "auto from cgroup v1", flag: "auto", dir: cgroupWith(t, "memory/memory.limit_in_bytes", "536870912\n"), want: 512 * mi * 45 / 100, from: "memory.limit_in_bytes"},
 		{name: "auto, v2 without a limit", flag: "auto", dir: cgroupWith(t, "memory.max", "max\n"), from: "none (no container memory limit"},
 		{name: "auto, v1 without a limit", flag: "auto", dir: cgroupWith(t, "memory/memory.limit_in_bytes", "9223372036854771712\n"), from: "none (no container memory limit"},
 		{name: "auto outside a container", flag: "auto", dir: cgroupWith(t, "", ""), from: "none (no container memory limit"},
