@@ -25,7 +25,7 @@ func TestInternMetaSharesRepeatedStrings(t *testing.T) {
 		return &corev1.Service{ObjectMeta: metav1.ObjectMeta{
 			Namespace: fresh("team-a"), Name: name,
 			Labels: map[string]string{
-				fresh(translate.LabelManagedBy): fresh(translate.ManagedByValue),
+				fresh(translate.LabelManagedBy):  fresh(translate.ManagedByValue),
 				fresh(translate.LabelSourceName): fresh(name),
 			},
 			Annotations:     map[string]string{fresh(translate.AnnotationSource): fresh("InferencePool/team-a/" + name)},
