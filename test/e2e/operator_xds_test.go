@@ -98,12 +98,15 @@ func poolClusterIs(s *xds.Snapshot, cluster, fallback string, endpoints []string
 	return nil
 }
 
-// withPort appends :port to each IP.
+// withPort appends :port to each IP, sorted as xds.Snapshot.EndpointAddresses sorts: IPs sorted
+// alone and "IP:port" strings differ when one IP is a prefix of another (10.244.0.2 and
+// 10.244.0.21).
 func withPort(ips []string, port int) []string {
 	out := make([]string, len(ips))
 	for i, ip := range ips {
 		out[i] = fmt.Sprintf("%s:%d", ip, port)
 	}
+	slices.Sort(out)
 	return out
 }
 

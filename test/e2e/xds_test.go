@@ -128,10 +128,7 @@ func TestEndpointPickerPoliciesProgrammed(t *testing.T) {
 	}
 	ruleCluster := fmt.Sprintf("httproute/%s/route/rule/0", ns)
 	extProcFilter := fmt.Sprintf("envoy.filters.http.ext_proc/envoyextensionpolicy/%s/pool/", ns)
-	wantEndpoints := make([]string, len(podIPs))
-	for i, ip := range podIPs {
-		wantEndpoints[i] = ip + ":8000"
-	}
+	wantEndpoints := withPort(podIPs, 8000)
 
 	// EG translates asynchronously: poll until the snapshot has everything, then assert on it.
 	var snap *xds.Snapshot
