@@ -102,7 +102,7 @@ func (a *Applier) Ensure(ctx context.Context, desired client.Object) (ensured, e
 			return res, fmt.Errorf("%s %s: %w", gvk.Kind, client.ObjectKeyFromObject(desired), ErrForeignObject)
 		}
 		rv := existingObj.GetResourceVersion()
-		if existingObj.GetAnnotations()[translate.AnnotationDesiredHash] == hash && a.applied.holds(key, rv, hash) {
+		if a.applied.holds(key, rv, hash) {
 			return res, nil // nobody has written it since it was found or made as wanted
 		}
 		if want == nil {
