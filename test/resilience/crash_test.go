@@ -48,9 +48,6 @@ func TestCrash(t *testing.T) {
 	if done == total {
 		t.Fatalf("the operator had converged before it was killed: nothing tests a crash part-way")
 	}
-	if len(complete) < 3*each {
-		t.Fatalf("only %d pools have all their generated objects: need %d to change", len(complete), 3*each)
-	}
 	deletedPools, deletedRoutes, edited := complete[:each], complete[each:2*each], complete[2*each:3*each]
 	for _, i := range deletedPools {
 		del(t, e, &giev1.InferencePool{}, scale.PoolName(i))
