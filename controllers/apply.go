@@ -33,8 +33,10 @@ type Applier struct {
 	Scheme *runtime.Scheme
 	// fights paces the reverts of objects another controller keeps changing (fight.go).
 	fights *fights
-	// served tells whether the API server serves a list's kind (nil: all are).
-	served func(client.ObjectList) bool
+	// served tells whether the API server serves a list's kind, servedObject an object's (nil:
+	// all are).
+	served       func(client.ObjectList) bool
+	servedObject func(client.Object) bool
 	// written skips rewriting what the cache does not show yet (written.go).
 	written *written
 	// applied skips converting and comparing what is known to be in place (applied.go).
@@ -175,23 +177,38 @@ func applyMapOf(desired client.Object) (map[string]any, string, error) {
 	return want, hash, nil
 }
 
+// foreignRecheck is how soon a source is reconciled again while an object the operator does not
+// own holds the name of one it generates.
+const foreignRecheck = 15 * time.Second
+
 // createdRecheck is how soon a source is reconciled again when the object it created a moment
 // ago is not in the cache yet.
 const createdRecheck = 2 * time.Second
 
 // ensureAll applies objs for the user's object source, recording a Warning event on it for
 // each name held by a foreign object, and one for each object another controller fights over.
-// It returns the names it keeps, per kind, and when to reconcile again for a revert that waits
-// its turn (0: no need).
-func ensureAll(ctx context.Context, a *Applier, rec events.EventRecorder, source client.Object, objs []client.Object) (map[string]bool, time.Duration, error) {
-	keep := map[string]bool{}
+// It returns what a prune must keep (keepSet) and when to reconcile again for a revert that waits
+// its turn (0: no need). Objects of kinds the API server does not serve are left out: nothing of
+// theirs can be written, and pruning skips those kinds.
+func ensureAll(ctx context.Context, a *Applier, rec events.EventRecorder, source client.Object, objs []client.Object) (keepSet, time.Duration, error) {
+	keep := keepSet{}
 	var retry time.Duration
 	for _, obj := range objs {
+		if a.servedObject != nil && !a.servedObject(obj) {
+			continue
+		}
 		res, err := a.Ensure(ctx, obj)
 		if err != nil {
 			if isForeign(err) {
 				rec.Eventf(source, nil, corev1.EventTypeWarning, "GeneratedNameInUse", "Reconcile",
 					"%v; the operator leaves it untouched until it is renamed or removed", err)
+				// Make before break: what this object would replace (the same kind under an
+				// older name) stays until it is in place. Nothing maps the foreign object's
+				// events back to this source: look again in a while.
+				keep.holdKind(a.kindOf(obj))
+				if retry == 0 || foreignRecheck < retry {
+					retry = foreignRecheck
+				}
 				continue
 			}
 			return nil, 0, err
@@ -212,10 +229,21 @@ func ensureAll(ctx context.Context, a *Applier, rec events.EventRecorder, source
 	return keep, retry, nil
 }
 
+// keepSet is what a prune leaves in place: objects by "Kind/namespace/name", and whole kinds.
+// Every object a reconcile wants is applied before anything is pruned, so a renamed object (an
+// upgrade that changes a naming rule) exists under its new name before the old one goes.
+type keepSet map[string]bool
+
+// holdKind keeps every object of kind: one of its desired objects could not be written.
+func (k keepSet) holdKind(kind string) { k[kind+"/*"] = true }
+
+// keeps tells whether the prune leaves obj, of kind, whose key is key.
+func (k keepSet) keeps(kind, key string) bool { return k[key] || k[kind+"/*"] }
+
 // PruneAll deletes, in every namespace and of each kind in lists the API server serves, the
 // objects generated from src (found through indexSource) whose "Kind/namespace/name" is not in
 // keep. lists are empty prototypes, shared by concurrent reconciles: each is copied before use.
-func (a *Applier) PruneAll(ctx context.Context, lists []client.ObjectList, src translate.Source, keep map[string]bool) error {
+func (a *Applier) PruneAll(ctx context.Context, lists []client.ObjectList, src translate.Source, keep keepSet) error {
 	for _, proto := range lists {
 		if a.served != nil && !a.served(proto) {
 			continue
@@ -230,7 +258,7 @@ func (a *Applier) PruneAll(ctx context.Context, lists []client.ObjectList, src t
 			return err
 		}
 		for _, obj := range items {
-			if obj.GetAnnotations()[translate.AnnotationSource] != src.String() || keep[a.key(obj)] {
+			if obj.GetAnnotations()[translate.AnnotationSource] != src.String() || keep.keeps(a.kindOf(obj), a.key(obj)) {
 				continue
 			}
 			uid := obj.GetUID()
@@ -248,13 +276,18 @@ func (a *Applier) PruneAll(ctx context.Context, lists []client.ObjectList, src t
 
 // key is "Kind/namespace/name" of obj, the unit of keep sets.
 func (a *Applier) key(obj client.Object) string {
+	return a.kindOf(obj) + "/" + obj.GetNamespace() + "/" + obj.GetName()
+}
+
+// kindOf is obj's kind, from its type when its TypeMeta is empty (objects read from the cache).
+func (a *Applier) kindOf(obj client.Object) string {
 	kind := obj.GetObjectKind().GroupVersionKind().Kind
 	if kind == "" {
 		if gvk, err := apiutil.GVKForObject(obj, a.Scheme); err == nil {
 			kind = gvk.Kind
 		}
 	}
-	return kind + "/" + obj.GetNamespace() + "/" + obj.GetName()
+	return kind
 }
 
 func isForeign(err error) bool { return errors.Is(err, ErrForeignObject) }

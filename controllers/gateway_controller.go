@@ -4,7 +4,10 @@ import (
 	"context"
 
 	egv1a1 "github.com/envoyproxy/gateway/api/v1alpha1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -49,15 +52,18 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	if !snap.snap.OurClass(string(gw.Spec.GatewayClassName)) || !gw.DeletionTimestamp.IsZero() {
-		// Not ours (any more): remove what we generated, leave its status to its controller.
-		return ctrl.Result{}, r.Applier.PruneAll(ctx, gatewayKinds, src, nil)
-	}
 	if err := snap.addGateway(req.NamespacedName); err != nil {
 		return ctrl.Result{}, err
 	}
 	if err := snap.addGeneratedGateway(types.NamespacedName{Namespace: gw.Namespace, Name: translate.GeneratedGatewayName(gw.Name)}); err != nil {
 		return ctrl.Result{}, err
+	}
+	serving := snap.snap.GatewayServing(gw)
+	if serving.State == translate.NotOurs || !gw.DeletionTimestamp.IsZero() {
+		// Not ours (any more: moved to another controller's class) or deleted: remove what we
+		// generated, leave its status to its controller. A class of ours that cannot serve it,
+		// or is gone, is no reason: the Gateway is held (translate/serving.go).
+		return ctrl.Result{}, r.Applier.PruneAll(ctx, gatewayKinds, src, nil)
 	}
 	// The user's ClientTrafficPolicy the generated one carries.
 	if err := snap.addPoliciesOf(translate.KindClientTrafficPolicy); err != nil {
@@ -71,8 +77,20 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	if err := r.Applier.PruneAll(ctx, gatewayKinds, src, keep); err != nil {
 		return ctrl.Result{}, err
 	}
-	_, err = r.Status.writeGatewayStatus(ctx, gw, res.Status)
+	wrote, err := r.Status.writeGatewayStatus(ctx, gw, res.Status)
+	if wrote && serving.State == translate.Held {
+		r.Recorder.Eventf(gw, nil, corev1.EventTypeWarning, translate.ReasonLastKnownGood, "Reconcile", "%s",
+			conditionMessage(res.Status.Conditions, translate.ConditionLastKnownGood))
+	}
 	return ctrl.Result{RequeueAfter: retry}, err
+}
+
+// conditionMessage is the message of the condition of type typ in conds ("" if none).
+func conditionMessage(conds []metav1.Condition, typ string) string {
+	if c := meta.FindStatusCondition(conds, typ); c != nil {
+		return c.Message
+	}
+	return ""
 }
 
 // SetupWithManager watches Gateways, what is generated from them, the classes and parameters

@@ -95,9 +95,13 @@ func TestGatewayGeneratedAndStatusMirrored(t *testing.T) {
 // prunes what was generated.
 func TestGatewayParametersAndPruning(t *testing.T) {
 	ns := newNamespace(t)
+	egInternal := uniqueName(ns, "eg-internal")
+	if err := createAcceptedEnvoyGatewayClass(egInternal); err != nil {
+		t.Fatal(err)
+	}
 	params := &v1alpha1.InferenceGatewayParameters{
 		ObjectMeta: metav1.ObjectMeta{Name: uniqueName(ns, "params")},
-		Spec:       v1alpha1.InferenceGatewayParametersSpec{EnvoyGatewayClassName: "eg-internal", StripClientDestinationHeader: ptrTo(false)},
+		Spec:       v1alpha1.InferenceGatewayParametersSpec{EnvoyGatewayClassName: egInternal, StripClientDestinationHeader: ptrTo(false)},
 	}
 	mustCreate(t, params)
 	class := ourClass(uniqueName(ns, "class"))
@@ -112,7 +116,7 @@ func TestGatewayParametersAndPruning(t *testing.T) {
 		if err := get(gen, genKey); err != nil {
 			return err
 		}
-		if gen.Spec.GatewayClassName != "eg-internal" {
+		if string(gen.Spec.GatewayClassName) != egInternal {
 			return fmt.Errorf("class %s", gen.Spec.GatewayClassName)
 		}
 		return nil

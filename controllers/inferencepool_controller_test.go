@@ -152,8 +152,19 @@ func TestShadowServiceForClassWithParameters(t *testing.T) {
 	mustCreate(t, p)
 	waitService(t, key, selectorIs(map[string]string{"app": "vllm"}))
 
+	// Parameters deleted once it is served: it stays served (translate/serving.go); removing the
+	// route that uses the pool is what removes the Service.
 	mustDelete(t, p)
+	classCondition(t, class.Name, metav1.ConditionFalse, string(gwapiv1.GatewayClassReasonInvalidParameters))
+	staysPresent(t, key)
+	mustDelete(t, &gwapiv1.HTTPRoute{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "route"}})
 	waitAbsent(t, key)
+}
+
+// staysPresent checks that the Service key exists for a while.
+func staysPresent(t *testing.T, key client.ObjectKey) {
+	t.Helper()
+	consistently(t, 2*time.Second, func() error { return get(&corev1.Service{}, key) })
 }
 
 // Only a pool that a route on one of our Gateways references gets a Service.

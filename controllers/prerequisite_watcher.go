@@ -61,7 +61,7 @@ func (w *prerequisiteWatcher) setupUnits() []*setupUnit {
 	mgr, opts, prereqs := w.mgr, w.opts, w.opts.prereqs
 	c := mgr.GetClient()
 	applier := NewApplier(c, mgr.GetScheme())
-	applier.served = prereqs.listServed
+	applier.served, applier.servedObject = prereqs.listServed, prereqs.objectServed
 	status := &statusWriter{client: c, reader: mgr.GetAPIReader(), now: metav1.Now, written: newWritten()}
 	recorder := mgr.GetEventRecorder("inferencepool-operator")
 	base := []*apiSet{&gatewayAPIs, &operatorAPIs}
@@ -103,7 +103,7 @@ func (w *prerequisiteWatcher) setupUnits() []*setupUnit {
 	units := []*setupUnit{
 		gatewayIndexes, egIndexes, poolIndexes, btlsIndexes,
 		{name: "GatewayClass controller", needs: base, after: []*setupUnit{gatewayIndexes}, setup: func(context.Context) error {
-			return (&GatewayClassReconciler{Client: c, Status: status, Options: opts}).SetupWithManager(mgr, w.classEvents)
+			return (&GatewayClassReconciler{Client: c, Status: status, Recorder: recorder, Options: opts}).SetupWithManager(mgr, w.classEvents)
 		}},
 		gatewayUnit,
 		{name: "Gateway controller's Envoy Gateway watches", needs: append(base, &envoyGatewayAPIs), after: []*setupUnit{gatewayUnit, egIndexes}, setup: func(context.Context) error {

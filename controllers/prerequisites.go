@@ -219,6 +219,19 @@ func (p *prerequisites) markIndexed(set *apiSet) {
 	p.indexed[set] = true
 }
 
+// objectServed tells whether the API server serves obj's kind: the operator writes nothing of a
+// kind whose CRD is missing (the apply would fail on every reconcile), and prunes nothing of it.
+func (p *prerequisites) objectServed(obj client.Object) bool {
+	switch obj.(type) {
+	case *gwapiv1.BackendTLSPolicy:
+		return p.has(&backendTLSPolicyAPIs)
+	case *egv1a1.BackendTrafficPolicy, *egv1a1.EnvoyExtensionPolicy, *egv1a1.ClientTrafficPolicy,
+		*egv1a1.SecurityPolicy, *egv1a1.Backend:
+		return p.has(&envoyGatewayAPIs)
+	}
+	return true
+}
+
 // listServed tells whether the kind of list is served and indexed (pruning skips the others:
 // nothing of theirs can exist yet).
 func (p *prerequisites) listServed(list client.ObjectList) bool {

@@ -89,7 +89,9 @@ func (b *snapshotBuilder) referenced(nn types.NamespacedName, obj client.Object)
 	return err == nil, err
 }
 
-// addGateway adds the user's Gateway nn if it exists.
+// addGateway adds the user's Gateway nn if it exists, and its generated Gateway when its class
+// cannot serve it now: the generated Gateway records the settings it is still served with
+// (translate/serving.go).
 func (b *snapshotBuilder) addGateway(nn types.NamespacedName) error {
 	if b.gateways[nn] {
 		return nil
@@ -97,10 +99,14 @@ func (b *snapshotBuilder) addGateway(nn types.NamespacedName) error {
 	b.gateways[nn] = true
 	gw := &gwapiv1.Gateway{}
 	found, err := b.referenced(nn, gw)
-	if found {
-		b.snap.Gateways = append(b.snap.Gateways, *gw)
+	if !found || err != nil {
+		return err
 	}
-	return err
+	b.snap.Gateways = append(b.snap.Gateways, *gw)
+	if b.snap.MayBeHeld(gw) {
+		return b.addGeneratedGateway(types.NamespacedName{Namespace: nn.Namespace, Name: translate.GeneratedGatewayName(nn.Name)})
+	}
+	return nil
 }
 
 // addGeneratedGateway adds the generated Gateway nn if it exists.

@@ -29,6 +29,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -102,40 +103,81 @@ func runSuite(m *testing.M) int {
 		}
 	}
 
+	op, err := startOperator()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	operator = op
+	defer func() {
+		if err := operator.stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "manager:", err)
+		}
+	}()
+	return m.Run()
+}
+
+// suiteOperator is the operator's manager the suite runs.
+type suiteOperator struct {
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// operator is the running operator; restartOperator replaces it.
+var operator *suiteOperator
+
+// startOperator starts a manager running the operator's controllers against the suite's API
+// server, its writes counted, and waits for its cache.
+func startOperator() (*suiteOperator, error) {
 	syncPeriod := testSyncPeriod
-	mgr, err := ctrl.NewManager(cfg, ManagerOptions(ctrl.Options{
+	mgr, err := ctrl.NewManager(restConfig, ManagerOptions(ctrl.Options{
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		LeaderElection:         false,
 		Cache:                  cache.Options{SyncPeriod: &syncPeriod},
 		NewClient:              writes.newClient,
+		// A restarted operator registers its controllers' names again in this process.
+		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	}))
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "creating the manager:", err)
-		return 1
+		return nil, fmt.Errorf("creating the manager: %w", err)
 	}
-	operatorCache = mgr.GetCache()
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := SetupWithManager(ctx, mgr, Options{DefaultEnvoyGatewayClass: testEnvoyGatewayClass}); err != nil {
 		cancel()
-		fmt.Fprintln(os.Stderr, "setting up the controllers:", err)
-		return 1
+		return nil, fmt.Errorf("setting up the controllers: %w", err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			fmt.Fprintln(os.Stderr, "manager:", err)
-		}
-	}()
+	op := &suiteOperator{cancel: cancel, done: make(chan error, 1)}
+	go func() { op.done <- mgr.Start(ctx) }()
 	syncCtx, syncCancel := context.WithTimeout(ctx, time.Minute)
 	defer syncCancel()
 	if !mgr.GetCache().WaitForCacheSync(syncCtx) {
-		fmt.Fprintln(os.Stderr, "the manager's cache did not sync")
-		return 1
+		_ = op.stop()
+		return nil, errors.New("the manager's cache did not sync")
 	}
-	return m.Run()
+	operatorCache = mgr.GetCache()
+	return op, nil
+}
+
+// stop stops the manager and waits until it has.
+func (o *suiteOperator) stop() error {
+	o.cancel()
+	return <-o.done
+}
+
+// restartOperator stops the operator, runs whileDown, and starts a new one, as a rollout or a
+// crash would: the new one knows only what the cluster holds.
+func restartOperator(t *testing.T, whileDown func()) {
+	t.Helper()
+	if err := operator.stop(); err != nil {
+		t.Fatalf("stopping the operator: %v", err)
+	}
+	whileDown()
+	op, err := startOperator()
+	if err != nil {
+		t.Fatalf("starting the operator again: %v", err)
+	}
+	operator = op
 }
 
 // createAcceptedEnvoyGatewayClass creates Envoy Gateway's GatewayClass name with the Accepted

@@ -81,7 +81,7 @@ func (s *Snapshot) heldByOperator(kind string, t PolicyTarget) bool {
 		if t.Section != "" {
 			return false
 		}
-		settings, ok := s.ClassSettings(string(s.Gateway(t.NN).Spec.GatewayClassName))
+		_, settings, ok := s.OurServedGateway(t.NN)
 		return ok && settings.StripClientDestinationHeader
 	}
 	return false
@@ -202,10 +202,8 @@ func (s *Snapshot) ownPoolRules(p UserPolicy) []poolUse {
 // stripsOnAny tells whether the class of any targeted Gateway strips the destination header.
 func (s *Snapshot) stripsOnAny(targets []PolicyTarget) bool {
 	for _, t := range targets {
-		if g := s.Gateway(t.NN); g != nil {
-			if settings, ok := s.ClassSettings(string(g.Spec.GatewayClassName)); ok && settings.StripClientDestinationHeader {
-				return true
-			}
+		if _, settings, ok := s.OurServedGateway(t.NN); ok && settings.StripClientDestinationHeader {
+			return true
 		}
 	}
 	return false

@@ -48,6 +48,7 @@ func generateSnapshot(data []byte) *translate.Snapshot {
 	}
 	g.genNamespaces()
 	g.genClasses()
+	g.genEnvoyGatewayClasses()
 	g.genGateways()
 	g.genPools()
 	g.genEPPServices()
@@ -55,6 +56,7 @@ func generateSnapshot(data []byte) *translate.Snapshot {
 	g.genGrants()
 	g.genPolicies()
 	g.genEGState()
+	g.genMistakes()
 	return g.snap
 }
 

@@ -30,52 +30,45 @@ func gatewaySource(gw *gwapiv1.Gateway) Source {
 }
 
 // TranslateGateway renders the EG Gateway (and ClientTrafficPolicy) for a Gateway of ours,
-// and its status mirrored from Envoy Gateway's verdict on the generated Gateway.
+// and its status mirrored from Envoy Gateway's verdict on the generated Gateway. A Gateway whose
+// class cannot serve it is rendered with the settings it was last served with, if it ever was
+// (serving.go), and says so; one that never was is Pending, and nothing is generated.
 func TranslateGateway(s *Snapshot, gw *gwapiv1.Gateway) GatewayResult {
-	settings, ok := s.ClassSettings(string(gw.Spec.GatewayClassName))
-	if !ok {
-		msg := fmt.Sprintf("GatewayClass %q is not accepted; see its status", gw.Spec.GatewayClassName)
+	v := s.GatewayServing(gw)
+	if !v.served() {
+		msg := v.Message
+		if msg == "" {
+			msg = fmt.Sprintf("GatewayClass %q is not one of inferencepool-operator's", gw.Spec.GatewayClassName)
+		}
 		return GatewayResult{Status: gwapiv1.GatewayStatus{Conditions: []metav1.Condition{
 			condition(gwapiv1.GatewayConditionAccepted, metav1.ConditionFalse, gwapiv1.GatewayReasonPending, msg, gw.Generation),
 			condition(gwapiv1.GatewayConditionProgrammed, metav1.ConditionFalse, gwapiv1.GatewayReasonPending, msg, gw.Generation),
 		}}}
 	}
-	class := s.gatewayClass(string(gw.Spec.GatewayClassName))
-	problem, problemMsg := s.ClassProblem(class, settings)
-	if s.missing(MissingEnvoyGateway) {
-		// Nothing could program what would be generated.
-		msg := fmt.Sprintf("GatewayClass %q cannot be served: %s", gw.Spec.GatewayClassName, problemMsg)
-		return GatewayResult{Status: gwapiv1.GatewayStatus{Conditions: []metav1.Condition{
-			condition(gwapiv1.GatewayConditionAccepted, metav1.ConditionFalse, gwapiv1.GatewayReasonPending, msg, gw.Generation),
-			condition(gwapiv1.GatewayConditionProgrammed, metav1.ConditionFalse, gwapiv1.GatewayReasonPending, msg, gw.Generation),
-		}}}
-	}
-	generated := GeneratedGateway(gw, settings)
+	generated := GeneratedGateway(gw, v.Settings)
 	res := GatewayResult{Objects: []client.Object{generated}}
-	if settings.StripClientDestinationHeader {
+	if v.Settings.StripClientDestinationHeader {
 		res.Objects = append(res.Objects, clientTrafficPolicy(s, gw)...)
 	}
 	res.Status = mirrorGatewayStatus(gw, generated, s.Gateway(types.NamespacedName{Namespace: gw.Namespace, Name: generated.Name}))
-	if problem != "" {
-		// Until Envoy Gateway judges it, say what stands in the way.
-		for i := range res.Status.Conditions {
-			if c := &res.Status.Conditions[i]; c.Reason == string(gwapiv1.GatewayReasonPending) {
-				c.Message += fmt.Sprintf(": GatewayClass %q is not accepted (%s): %s", gw.Spec.GatewayClassName, problem, problemMsg)
-			}
-		}
+	if v.State == Held {
+		res.Status.Conditions = append(res.Status.Conditions, lastKnownGoodCondition(gw, v))
 	}
 	return res
 }
 
-// GeneratedGateway is the user's Gateway as an EG Gateway: the same spec, EG's class.
+// GeneratedGateway is the user's Gateway as an EG Gateway: the same spec, EG's class, and the
+// settings it is served with recorded (AnnotationClassSettings).
 func GeneratedGateway(gw *gwapiv1.Gateway, settings Settings) *gwapiv1.Gateway {
 	spec := gw.Spec.DeepCopy()
 	spec.GatewayClassName = gwapiv1.ObjectName(settings.EnvoyGatewayClassName)
+	meta := objectMeta(gatewaySource(gw), gw.Namespace, GeneratedGatewayName(gw.Name),
+		controllerRef(gwapiv1.GroupVersion.String(), "Gateway", gw))
+	meta.Annotations[AnnotationClassSettings] = settings.record()
 	return &gwapiv1.Gateway{
-		TypeMeta: metav1.TypeMeta{APIVersion: gwapiv1.GroupVersion.String(), Kind: "Gateway"},
-		ObjectMeta: objectMeta(gatewaySource(gw), gw.Namespace, GeneratedGatewayName(gw.Name),
-			controllerRef(gwapiv1.GroupVersion.String(), "Gateway", gw)),
-		Spec: *spec,
+		TypeMeta:   metav1.TypeMeta{APIVersion: gwapiv1.GroupVersion.String(), Kind: "Gateway"},
+		ObjectMeta: meta,
+		Spec:       *spec,
 	}
 }
 

@@ -9,20 +9,21 @@ import (
 	"github.com/inferencepool-operator/inferencepool-operator/api/v1alpha1"
 )
 
-// Settings are a GatewayClass's parameters with every default filled in.
+// Settings are a GatewayClass's parameters with every default filled in. Generated Gateways
+// record them as JSON (AnnotationClassSettings): keep the JSON names stable.
 type Settings struct {
-	EnvoyGatewayClassName        string
-	MessageTimeout               v1alpha1.Duration
-	TLSMode                      v1alpha1.TLSMode
-	CACertificateRefs            []gwapiv1.LocalObjectReference
-	Hostname                     *gwapiv1.PreciseHostname
-	FallbackType                 v1alpha1.FallbackType
-	StripClientDestinationHeader bool
+	EnvoyGatewayClassName        string                         `json:"envoyGatewayClassName"`
+	MessageTimeout               v1alpha1.Duration              `json:"messageTimeout,omitempty"`
+	TLSMode                      v1alpha1.TLSMode               `json:"tlsMode,omitempty"`
+	CACertificateRefs            []gwapiv1.LocalObjectReference `json:"caCertificateRefs,omitempty"`
+	Hostname                     *gwapiv1.PreciseHostname       `json:"hostname,omitempty"`
+	FallbackType                 v1alpha1.FallbackType          `json:"fallbackType,omitempty"`
+	StripClientDestinationHeader bool                           `json:"stripClientDestinationHeader"`
 	// RequestTimeout and BackendRequestTimeout (nil: unset) are the timeouts of generated pool
 	// rules whose user rule sets none; StreamIdleTimeout bounds every pool rule's streams.
-	RequestTimeout        v1alpha1.Duration
-	BackendRequestTimeout *v1alpha1.Duration
-	StreamIdleTimeout     v1alpha1.Duration
+	RequestTimeout        v1alpha1.Duration  `json:"requestTimeout,omitempty"`
+	BackendRequestTimeout *v1alpha1.Duration `json:"backendRequestTimeout,omitempty"`
+	StreamIdleTimeout     v1alpha1.Duration  `json:"streamIdleTimeout,omitempty"`
 }
 
 // ResolveSettings fills the defaults into params (which may be nil: a class without parameters).
@@ -111,23 +112,6 @@ func (s *Snapshot) parametersRef(class *gwapiv1.GatewayClass) (*v1alpha1.Inferen
 	return nil, fmt.Sprintf("%s %q not found", v1alpha1.Kind, ref.Name)
 }
 
-// ClassSettings resolves the settings of our class name. ok is false when the class is not
-// ours, missing, or its parameters are invalid: nothing is generated for its Gateways then.
-func (s *Snapshot) ClassSettings(name string) (Settings, bool) {
-	for i := range s.GatewayClasses {
-		c := &s.GatewayClasses[i]
-		if c.Name != name || string(c.Spec.ControllerName) != ControllerName {
-			continue
-		}
-		params, problem := s.ClassParameters(c)
-		if problem != "" {
-			return Settings{}, false
-		}
-		return ResolveSettings(params, s.DefaultEnvoyGatewayClass), true
-	}
-	return Settings{}, false
-}
-
 // GatewayClassAccepted is the Accepted condition of one of our classes (no lastTransitionTime:
 // the status writer keeps the previous one unless the status changes).
 func GatewayClassAccepted(s *Snapshot, class *gwapiv1.GatewayClass) metav1.Condition {
@@ -135,17 +119,10 @@ func GatewayClassAccepted(s *Snapshot, class *gwapiv1.GatewayClass) metav1.Condi
 		Type:               string(gwapiv1.GatewayClassConditionStatusAccepted),
 		ObservedGeneration: class.Generation,
 	}
-	if _, problem := s.ClassParameters(class); problem != "" {
+	if v := s.classVerdictOf(class); v.reason != "" {
 		c.Status = metav1.ConditionFalse
-		c.Reason = string(gwapiv1.GatewayClassReasonInvalidParameters)
-		c.Message = problem
-		return c
-	}
-	params, _ := s.ClassParameters(class)
-	if reason, msg := s.ClassProblem(class, ResolveSettings(params, s.DefaultEnvoyGatewayClass)); reason != "" {
-		c.Status = metav1.ConditionFalse
-		c.Reason = reason
-		c.Message = msg
+		c.Reason = v.reason
+		c.Message = v.message
 		return c
 	}
 	c.Status = metav1.ConditionTrue

@@ -48,6 +48,7 @@ func checkTranslation(t *testing.T, snap *translate.Snapshot) {
 	checkObjects(t, pristine, res.Objects)
 	checkReferences(t, pristine, res.Objects)
 	checkStatuses(t, res)
+	checkLastKnownGood(t, pristine, res.Objects)
 }
 
 // canonical renders a result as JSON: generated objects sorted by kind, namespace and name (as

@@ -27,7 +27,7 @@ func messagesSnapshot() *translate.Snapshot {
 	return &translate.Snapshot{
 		DefaultEnvoyGatewayClass: "eg",
 		GatewayClasses: []gwapiv1.GatewayClass{{ObjectMeta: meta("", "inference"),
-			Spec: gwapiv1.GatewayClassSpec{ControllerName: translate.ControllerName}}},
+			Spec: gwapiv1.GatewayClassSpec{ControllerName: translate.ControllerName}}, egClass("eg", true)},
 		Gateways: []gwapiv1.Gateway{{ObjectMeta: meta("default", "gw"), Spec: gwapiv1.GatewaySpec{GatewayClassName: "inference",
 			Listeners: []gwapiv1.Listener{{Name: "http", Protocol: gwapiv1.HTTPProtocolType, Port: 80}}}}},
 		HTTPRoutes: []gwapiv1.HTTPRoute{{ObjectMeta: meta("default", "llm"), Spec: gwapiv1.HTTPRouteSpec{

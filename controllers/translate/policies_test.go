@@ -37,7 +37,7 @@ func TestPoliciesSplitPastMaxTargets(t *testing.T) {
 	snap := &translate.Snapshot{
 		DefaultEnvoyGatewayClass: "eg",
 		GatewayClasses: []gwapiv1.GatewayClass{{ObjectMeta: metav1.ObjectMeta{Name: "c"},
-			Spec: gwapiv1.GatewayClassSpec{ControllerName: translate.ControllerName}}},
+			Spec: gwapiv1.GatewayClassSpec{ControllerName: translate.ControllerName}}, egClass("eg", true)},
 		Gateways:   []gwapiv1.Gateway{{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "gw"}, Spec: gwapiv1.GatewaySpec{GatewayClassName: "c"}}},
 		HTTPRoutes: []gwapiv1.HTTPRoute{route},
 		Pools:      []giev1.InferencePool{pool},

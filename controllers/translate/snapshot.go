@@ -57,6 +57,8 @@ type Snapshot struct {
 
 	// attached memoizes which policy holds which target, per kind (see attachmentsOf).
 	attached map[string]*attachments
+	// verdicts memoizes whether each of our classes can serve its Gateways (classVerdictOf).
+	verdicts map[string]classVerdict
 }
 
 func (s *Snapshot) clusterDomain() string {
@@ -105,21 +107,22 @@ func (s *Snapshot) Pool(nn types.NamespacedName) *giev1.InferencePool { return f
 // Service returns the Service nn, or nil.
 func (s *Snapshot) Service(nn types.NamespacedName) *corev1.Service { return find(s.Services, nn) }
 
-// OurGateway tells whether nn is a Gateway of one of the operator's classes.
+// OurGateway tells whether nn is a Gateway of ours: of one of the operator's classes, or held
+// after its class went away (serving.go).
 func (s *Snapshot) OurGateway(nn types.NamespacedName) bool {
 	g := s.Gateway(nn)
-	return g != nil && s.OurClass(string(g.Spec.GatewayClassName))
+	return g != nil && s.GatewayServing(g).State != NotOurs
 }
 
-// OurServedGateway returns the Gateway nn when it is ours and its class is usable (accepted
-// with valid parameters), with the class's settings.
+// OurServedGateway returns the Gateway nn when it is ours and served (its class is usable, or
+// it is held with the settings it was last served with: serving.go), with those settings.
 func (s *Snapshot) OurServedGateway(nn types.NamespacedName) (*gwapiv1.Gateway, Settings, bool) {
 	g := s.Gateway(nn)
 	if g == nil {
 		return nil, Settings{}, false
 	}
-	settings, ok := s.ClassSettings(string(g.Spec.GatewayClassName))
-	return g, settings, ok
+	v := s.GatewayServing(g)
+	return g, v.Settings, v.served()
 }
 
 // OurParentRefs lists the indexes of a route's parentRefs that name Gateways of ours.

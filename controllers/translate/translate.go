@@ -48,7 +48,7 @@ func Translate(s *Snapshot) Result {
 	// watches pass only the user's objects), whatever class or parents they name.
 	for i := range s.Gateways {
 		gw := &s.Gateways[i]
-		if !s.OurClass(string(gw.Spec.GatewayClassName)) || gw.Labels[LabelManagedBy] == ManagedByValue {
+		if s.GatewayServing(gw).State == NotOurs {
 			continue
 		}
 		r := TranslateGateway(s, gw)

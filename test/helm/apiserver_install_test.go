@@ -43,7 +43,11 @@ const (
 //     and with non-default values: the API server (our CRD, GIE's, Gateway API's, Envoy Gateway's
 //     and Prometheus Operator's installed) accepts each, and refuses a broken Deployment;
 //   - `helm upgrade` with another value: the Deployment changes;
-//   - `helm uninstall`: the release's objects are gone, the CRD stays (Helm never deletes crds/).
+//   - the operator, run in-process, serves a Gateway of the release's class;
+//   - `helm uninstall`: the release's objects are gone but the class and its parameters
+//     (resource-policy keep), the CRD stays (Helm never deletes crds/), what is served stays;
+//   - `helm install` again adopts the kept class and parameters, and the operator recreates and
+//     deletes nothing (reinstall_test.go).
 func TestChartOnAPIServer(t *testing.T) {
 	cfg, kubeconfig := startAPIServer(t)
 	scheme := runtime.NewScheme()
@@ -63,7 +67,12 @@ func TestChartOnAPIServer(t *testing.T) {
 	}
 	t.Run("server-side dry-run", func(t *testing.T) { serverSideDryRun(ctx, t, c) })
 	t.Run("helm upgrade", func(t *testing.T) { helmUpgrade(ctx, t, c, helm, installed) })
+	var generated served
+	if !t.Run("the operator serves a Gateway of the release's class", func(t *testing.T) { generated = operatorServes(ctx, t, cfg) }) {
+		t.FailNow()
+	}
 	t.Run("helm uninstall", func(t *testing.T) { helmUninstall(ctx, t, c, helm, installed) })
+	t.Run("helm install again adopts what is served", func(t *testing.T) { reinstallAdopts(ctx, t, cfg, helm, generated) })
 }
 
 // helmConfig is Helm's action configuration for the test API server, as the CLI makes it from
@@ -213,7 +222,9 @@ func helmUpgrade(ctx context.Context, t *testing.T, c client.Client, helm *actio
 	}
 }
 
-// helmUninstall: helm uninstall ipo -n ipo-system. Every object of the release is gone; the CRD stays.
+// helmUninstall: helm uninstall ipo -n ipo-system. Every object of the release is gone but the
+// GatewayClass and its parameters (resource-policy keep: Gateways are served through them); the
+// CRD stays.
 func helmUninstall(ctx context.Context, t *testing.T, c client.Client, helm *action.Configuration, installed []*unstructured.Unstructured) {
 	un := action.NewUninstall(helm)
 	un.WaitStrategy = kube.HookOnlyStrategy
@@ -222,7 +233,11 @@ func helmUninstall(ctx context.Context, t *testing.T, c client.Client, helm *act
 		t.Fatalf("helm uninstall: %v", err)
 	}
 	for _, u := range installed {
-		if err := c.Get(ctx, client.ObjectKeyFromObject(u), u.DeepCopy()); !apierrors.IsNotFound(err) {
+		err := c.Get(ctx, client.ObjectKeyFromObject(u), u.DeepCopy())
+		switch kept := u.GetKind() == "GatewayClass" || u.GetKind() == "InferenceGatewayParameters"; {
+		case kept && err != nil:
+			t.Errorf("%s %s after helm uninstall: %v; resource-policy keep should leave it", u.GetKind(), u.GetName(), err)
+		case !kept && !apierrors.IsNotFound(err):
 			t.Errorf("%s %s/%s after helm uninstall: %v, want not found", u.GetKind(), u.GetNamespace(), u.GetName(), err)
 		}
 	}
