@@ -180,20 +180,10 @@ func restartOperator(t *testing.T, whileDown func()) {
 	operator = op
 }
 
-// createAcceptedEnvoyGatewayClass creates Envoy Gateway's GatewayClass name with the Accepted
-// condition Envoy Gateway would give it (no Envoy Gateway runs in envtest).
+// createAcceptedEnvoyGatewayClass creates Envoy Gateway's GatewayClass name, accepted as Envoy
+// Gateway would (no Envoy Gateway runs in envtest).
 func createAcceptedEnvoyGatewayClass(name string) error {
-	ctx := context.Background()
-	c := &gwapiv1.GatewayClass{
-		ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec:       gwapiv1.GatewayClassSpec{ControllerName: "gateway.envoyproxy.io/gatewayclass-controller"},
-	}
-	if err := k8s.Create(ctx, c); err != nil {
-		return err
-	}
-	c.Status.Conditions = []metav1.Condition{{Type: "Accepted", Status: metav1.ConditionTrue, Reason: "Accepted",
-		Message: "accepted by the test, as Envoy Gateway", ObservedGeneration: c.Generation, LastTransitionTime: metav1.Now()}}
-	return k8s.Status().Update(ctx, c)
+	return testenv.CreateAcceptedEnvoyGatewayClass(context.Background(), k8s, name)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -74,6 +74,10 @@ func TestAlertMetricsAreServed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The samples' class uses Envoy Gateway's class "eg": accepted as Envoy Gateway would.
+	if err := envtest.CreateAcceptedEnvoyGatewayClass(ctx, mgr.GetClient(), "eg"); err != nil {
+		t.Fatal(err)
+	}
 	samples, err := bundlegen.Render(envtest.RepoRoot(), "config/samples")
 	if err != nil {
 		t.Fatal(err)

@@ -28,6 +28,7 @@ import (
 
 	"github.com/inferencepool-operator/inferencepool-operator/controllers"
 	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate"
+	testenv "github.com/inferencepool-operator/inferencepool-operator/test/envtest"
 )
 
 // What `helm uninstall` leaves serving, and how a reinstall adopts it (docs/operations.md, "Safe
@@ -163,11 +164,7 @@ func operatorServes(ctx context.Context, t *testing.T, cfg *rest.Config) served 
 	if err != nil {
 		t.Fatal(err)
 	}
-	eg := &gwapiv1.GatewayClass{ObjectMeta: metav1.ObjectMeta{Name: "eg"}, Spec: gwapiv1.GatewayClassSpec{ControllerName: translate.EnvoyGatewayControllerName}}
-	must(t, c.Create(ctx, eg))
-	eg.Status.Conditions = []metav1.Condition{{Type: "Accepted", Status: metav1.ConditionTrue, Reason: "Accepted", Message: "as Envoy Gateway would",
-		ObservedGeneration: eg.Generation, LastTransitionTime: metav1.Now()}}
-	must(t, c.Status().Update(ctx, eg))
+	must(t, testenv.CreateAcceptedEnvoyGatewayClass(ctx, c, "eg"))
 	must(t, c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: appsNamespace}}))
 	must(t, c.Create(ctx, &gwapiv1.Gateway{ObjectMeta: metav1.ObjectMeta{Namespace: appsNamespace, Name: "gw"}, Spec: gwapiv1.GatewaySpec{
 		GatewayClassName: releaseClass, Listeners: []gwapiv1.Listener{{Name: "http", Protocol: gwapiv1.HTTPProtocolType, Port: 80}}}}))

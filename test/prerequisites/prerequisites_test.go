@@ -18,6 +18,7 @@ import (
 	egv1a1 "github.com/envoyproxy/gateway/api/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -243,13 +244,22 @@ func TestOperatorWaitsForItsPrerequisites(t *testing.T) {
 		install(sets.eg)
 		classIs("inference", metav1.ConditionFalse, translate.ReasonEnvoyGatewayClassNotFound, `"eg"`)
 		readyzSays(http.StatusOK)
-		// The Gateway is served now: its Envoy Gateway Gateway and ClientTrafficPolicy exist.
-		eventually(t, "the generated Gateway and ClientTrafficPolicy", func() error {
-			if err := k8s.Get(bg, client.ObjectKey{Namespace: "models", Name: translate.GeneratedGatewayName("gw")}, &gwapiv1.Gateway{}); err != nil {
+		// Never served, and its class not accepted: the Gateway is Pending with the class's reason,
+		// and nothing is generated (Envoy Gateway would not program a Gateway of a missing class).
+		eventually(t, "the Gateway Pending on the missing Envoy Gateway class", func() error {
+			g := &gwapiv1.Gateway{}
+			if err := k8s.Get(bg, client.ObjectKey{Namespace: "models", Name: "gw"}, g); err != nil {
 				return err
 			}
-			return k8s.Get(bg, client.ObjectKey{Namespace: "models", Name: translate.ClientTrafficPolicyName("gw")}, &egv1a1.ClientTrafficPolicy{})
+			c := meta.FindStatusCondition(g.Status.Conditions, "Accepted")
+			if c == nil || c.Status != metav1.ConditionFalse || !strings.Contains(c.Message, translate.ReasonEnvoyGatewayClassNotFound) {
+				return fmt.Errorf("Accepted %+v", c)
+			}
+			return nil
 		})
+		if err := k8s.Get(bg, client.ObjectKey{Namespace: "models", Name: translate.GeneratedGatewayName("gw")}, &gwapiv1.Gateway{}); !apierrors.IsNotFound(err) {
+			t.Errorf("generated Gateway before its Envoy Gateway class exists: %v, want not found", err)
+		}
 	})
 
 	t.Run("Envoy Gateway class created, then accepted", func(t *testing.T) {
@@ -259,6 +269,13 @@ func TestOperatorWaitsForItsPrerequisites(t *testing.T) {
 		eg.Status.Conditions = []metav1.Condition{{Type: "Accepted", Status: metav1.ConditionTrue, Reason: "Accepted", Message: "as Envoy Gateway would", ObservedGeneration: eg.Generation, LastTransitionTime: metav1.Now()}}
 		must(k8s.Status().Update(bg, eg))
 		classIs("inference", metav1.ConditionTrue, "Accepted", "")
+		// The Gateway is served now: its Envoy Gateway Gateway and ClientTrafficPolicy exist.
+		eventually(t, "the generated Gateway and ClientTrafficPolicy", func() error {
+			if err := k8s.Get(bg, client.ObjectKey{Namespace: "models", Name: translate.GeneratedGatewayName("gw")}, &gwapiv1.Gateway{}); err != nil {
+				return err
+			}
+			return k8s.Get(bg, client.ObjectKey{Namespace: "models", Name: translate.ClientTrafficPolicyName("gw")}, &egv1a1.ClientTrafficPolicy{})
+		})
 	})
 
 	t.Run("pools served by controllers started late", func(t *testing.T) {

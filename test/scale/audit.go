@@ -102,6 +102,9 @@ type WriteStats struct {
 	ObjectWrites, StatusWrites int
 	// Unwritten are expected items the phase did not write (their state came from elsewhere).
 	Unwritten []string
+	// Finalizers are the writes of Gateway API's finalizer onto the operator's GatewayClasses
+	// whose statuses are expected (one per class its Gateways use).
+	Finalizers int
 	// Repeated are targets written more than once ("target ×count"), Other the writes to
 	// anything not expected.
 	Repeated []string
@@ -128,6 +131,9 @@ func (s WriteStats) String() string {
 	}
 	out := fmt.Sprintf("%s per object (%d/%d), %s per status (%d/%d)",
 		per(s.ObjectWrites, s.Objects), s.ObjectWrites, s.Objects, per(s.StatusWrites, s.Statuses), s.StatusWrites, s.Statuses)
+	if s.Finalizers > 0 {
+		out += fmt.Sprintf(", %d class finalizer", s.Finalizers)
+	}
 	if s.Minimal() {
 		out += ": minimal"
 	}
@@ -192,6 +198,7 @@ func (it Item) target(resource map[string]string) string {
 func CountWrites(ws []Write, items []Item, resource map[string]string) WriteStats {
 	var s WriteStats
 	want := map[string]Item{}
+	classes := map[string]bool{} // the metadata targets of the classes whose statuses are expected
 	for _, it := range items {
 		if it.Status {
 			s.Statuses++
@@ -199,6 +206,9 @@ func CountWrites(ws []Write, items []Item, resource map[string]string) WriteStat
 			s.Objects++
 		}
 		want[it.target(resource)] = it
+		if it.Status && it.Ref.Kind == "GatewayClass" {
+			classes[target(resource[it.Ref.Kind], "", it.Ref.Namespace, it.Ref.Name)] = true
+		}
 	}
 	per := map[string]int{}
 	for _, w := range ws {
@@ -209,6 +219,8 @@ func CountWrites(ws []Write, items []Item, resource map[string]string) WriteStat
 		per[w.Target]++
 		it, ok := want[w.Target]
 		switch {
+		case !ok && classes[w.Target] && w.Verb == "patch":
+			s.Finalizers++
 		case !ok:
 			s.Other = append(s.Other, w.Verb+" "+w.Target)
 		case it.Status:

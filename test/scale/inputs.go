@@ -36,10 +36,21 @@ func PoolName(i int) string { return fmt.Sprintf("pool-%05d", i) }
 
 func EPPName(i int) string { return PoolName(i) + "-epp" }
 
-// SharedInputs are the namespace, the GatewayClass and the Gateway.
+// EnvoyGatewayClass is Envoy Gateway's class the operator's class uses (its default), created
+// accepted as Envoy Gateway would judge it: no Envoy Gateway runs here, and without an accepted
+// Envoy Gateway class the operator's class is not accepted and serves nothing.
+const EnvoyGatewayClass = "eg"
+
+// SharedInputs are the namespace, Envoy Gateway's class, the GatewayClass and the Gateway.
 func SharedInputs() []client.Object {
 	return []client.Object{
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: Namespace}},
+		&gwapiv1.GatewayClass{
+			ObjectMeta: metav1.ObjectMeta{Name: EnvoyGatewayClass},
+			Spec:       gwapiv1.GatewayClassSpec{ControllerName: translate.EnvoyGatewayControllerName},
+			Status: gwapiv1.GatewayClassStatus{Conditions: []metav1.Condition{{Type: "Accepted", Status: metav1.ConditionTrue,
+				Reason: "Accepted", Message: "accepted by the harness, as Envoy Gateway would", LastTransitionTime: metav1.Unix(1, 0)}}},
+		},
 		&gwapiv1.GatewayClass{
 			ObjectMeta: metav1.ObjectMeta{Name: ClassName},
 			Spec:       gwapiv1.GatewayClassSpec{ControllerName: translate.ControllerName},
@@ -176,8 +187,17 @@ func CreatePools(ctx context.Context, c client.Client, from, to int) ([]time.Tim
 // CreateInputs creates the shared inputs and pools [0, n).
 func CreateInputs(ctx context.Context, c client.Client, n int) error {
 	for _, obj := range SharedInputs() {
+		status := obj.DeepCopyObject().(client.Object)
 		if err := c.Create(ctx, obj); err != nil {
 			return fmt.Errorf("creating %T %s: %w", obj, obj.GetName(), err)
+		}
+		if class, ok := status.(*gwapiv1.GatewayClass); ok && len(class.Status.Conditions) > 0 {
+			created := obj.(*gwapiv1.GatewayClass)
+			created.Status = class.Status
+			created.Status.Conditions[0].ObservedGeneration = created.Generation
+			if err := c.Status().Update(ctx, created); err != nil {
+				return fmt.Errorf("accepting GatewayClass %s: %w", created.Name, err)
+			}
 		}
 	}
 	_, _, err := CreatePools(ctx, c, 0, n)
