@@ -96,18 +96,9 @@ func helmInstall(ctx context.Context, t *testing.T, c client.Client, helm *actio
 	if err := c.Get(ctx, client.ObjectKey{Name: crdName}, &apiextensionsv1.CustomResourceDefinition{}); !apierrors.IsNotFound(err) {
 		t.Fatalf("CRD %s before helm install: %v; the test must let Helm install it", crdName, err)
 	}
-	vals, err := cliValues(append(allOptional, "gatewayClass.name=ipo-inference")...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := action.NewInstall(helm)
-	in.ReleaseName = installRelease
-	in.Namespace = installNamespace
+	in := newInstall(helm)
 	in.CreateNamespace = true
-	// The CLI's default: wait for hooks only (the chart has none). Nothing runs the pods here.
-	in.WaitStrategy = kube.HookOnlyStrategy
-	in.Timeout = 2 * time.Minute
-	ri, err := in.RunWithContext(ctx, loadChart(t), vals)
+	ri, err := in.RunWithContext(ctx, loadChart(t), installValues(t))
 	if err != nil {
 		t.Fatalf("helm install: %v", err)
 	}
@@ -141,6 +132,27 @@ func helmInstall(ctx context.Context, t *testing.T, c client.Client, helm *actio
 		}
 	}
 	return objs
+}
+
+// newInstall is helm install ipo -n ipo-system, waiting as the CLI does by default: for hooks
+// only (the chart has none; nothing runs the pods here).
+func newInstall(helm *action.Configuration) *action.Install {
+	in := action.NewInstall(helm)
+	in.ReleaseName = installRelease
+	in.Namespace = installNamespace
+	in.WaitStrategy = kube.HookOnlyStrategy
+	in.Timeout = 2 * time.Minute
+	return in
+}
+
+// installValues are the install's --set values: every optional part, and the class releaseClass.
+func installValues(t *testing.T) map[string]any {
+	t.Helper()
+	vals, err := cliValues(append(allOptional, "gatewayClass.name="+releaseClass)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return vals
 }
 
 // serverSideDryRun applies, with server-side dry-run, every object the chart renders with each set

@@ -9,7 +9,6 @@ import (
 
 	"github.com/go-logr/logr"
 	"helm.sh/helm/v4/pkg/action"
-	"helm.sh/helm/v4/pkg/kube"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -209,16 +208,7 @@ func reinstallAdopts(ctx context.Context, t *testing.T, cfg *rest.Config, helm *
 	must(t, c.Get(ctx, client.ObjectKey{Name: releaseClass}, class))
 	classUID := class.UID
 
-	vals, err := cliValues(append(allOptional, "gatewayClass.name="+releaseClass)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := action.NewInstall(helm)
-	in.ReleaseName = installRelease
-	in.Namespace = installNamespace
-	in.WaitStrategy = kube.HookOnlyStrategy
-	in.Timeout = 2 * time.Minute
-	if _, err := in.RunWithContext(ctx, loadChart(t), vals); err != nil {
+	if _, err := newInstall(helm).RunWithContext(ctx, loadChart(t), installValues(t)); err != nil {
 		t.Fatalf("helm install after helm uninstall, with the kept GatewayClass and parameters: %v", err)
 	}
 	must(t, c.Get(ctx, client.ObjectKey{Name: releaseClass}, class))
