@@ -14,11 +14,11 @@ import (
 //   - A pool ref becomes one ref per target port of the pool, to its shadow Service. Without
 //     per-backendRef filters Envoy Gateway builds ONE cluster for the rule from all of them, so
 //     every podIP:targetPort is a host of it and override_host can follow any endpoint-picker
-//     answer (DESIGN §3.11).
+//     answer (design.md §11).
 //   - A rule that splits traffic between a pool and another backend (a second pool, a Service)
 //     gets a filter on each pool ref. A backendRef filter makes Envoy Gateway build one cluster
 //     per backendRef and a weighted_clusters route action, so Envoy honours the weights; in one
-//     cluster, override_host's fallback ignores locality weights (DESIGN §3.13).
+//     cluster, override_host's fallback ignores locality weights (design.md §13).
 //   - Weights: a pool's weight is split over its ports in proportion, and all weights of the
 //     rule are scaled to integers.
 

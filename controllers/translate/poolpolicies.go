@@ -11,7 +11,7 @@ import (
 
 // The operator's BackendTrafficPolicy and EnvoyExtensionPolicy on a rule that uses a pool
 // target that rule, so Envoy Gateway lets them win over every less specific policy of their
-// kind, whole (DESIGN §3.15). They therefore carry the user's settings that would apply to the
+// kind, whole (design.md §15). They therefore carry the user's settings that would apply to the
 // rule, by Envoy Gateway's precedence (ruleHolders):
 //
 //   - BackendTrafficPolicy: the user's rule- or route-level policy as it is (its mergeType

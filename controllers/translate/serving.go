@@ -11,7 +11,7 @@ import (
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
-// Last known good (docs/design.md, "Last known good").
+// Last known good (design.md §16).
 //
 // Deleting or re-pointing a generated Envoy Gateway Gateway makes Envoy Gateway delete its Envoy
 // Deployment and Service: a cold fleet and a new address. So a Gateway of ours that has been
