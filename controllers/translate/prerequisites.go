@@ -35,13 +35,21 @@ const (
 
 // missingAPIMessages say what to install for each MissingAPI.
 var missingAPIMessages = map[MissingAPI]string{
-	MissingEnvoyGateway: "Envoy Gateway's CRDs (gateway.envoyproxy.io/v1alpha1) are not installed: install Envoy Gateway v1.9.1 with its Backend API on " +
-		"(helm install eg oci://docker.io/envoyproxy/gateway-helm --version v1.9.1 -n envoy-gateway-system --create-namespace " +
+	MissingEnvoyGateway: "Envoy Gateway's CRDs (gateway.envoyproxy.io/v1alpha1) are not installed: install Envoy Gateway " + EnvoyGatewayVersion + " with its Backend API on " +
+		"(helm install eg oci://docker.io/envoyproxy/gateway-helm --version " + EnvoyGatewayVersion + " -n envoy-gateway-system --create-namespace " +
 		"--set config.envoyGateway.extensionApis.enableBackend=true)",
-	MissingInferencePool: "the InferencePool CRD (inference.networking.k8s.io/v1) is not installed: install the Gateway API Inference Extension v1.6 CRDs " +
-		"(kubectl apply -f https://github.com/kubernetes-sigs/gateway-api-inference-extension/releases/download/v1.6.0/v1-manifests.yaml)",
+	MissingInferencePool: "the InferencePool CRD (inference.networking.k8s.io/v1) is not installed: install the Gateway API Inference Extension " + minorOf(InferenceExtensionVersion) + " CRDs " +
+		"(kubectl apply -f https://github.com/kubernetes-sigs/gateway-api-inference-extension/releases/download/" + InferenceExtensionVersion + "/v1-manifests.yaml)",
 	MissingBackendTLSPolicy: "endpoint picker TLS mode Verify needs the BackendTLSPolicy CRD (gateway.networking.k8s.io/v1), which is not installed: " +
-		"install the Gateway API v1.6 CRDs Envoy Gateway's chart bundles, or use TLS mode InsecureSkipVerify",
+		"install the Gateway API " + minorOf(GatewayAPIVersion) + " CRDs Envoy Gateway's chart bundles, or use TLS mode InsecureSkipVerify",
+}
+
+// minorOf is "v1.6" for "v1.6.0".
+func minorOf(version string) string {
+	if i := strings.LastIndexByte(version, '.'); i > 0 {
+		return version[:i]
+	}
+	return version
 }
 
 // MissingAPIMessage says what to install for m.
