@@ -104,9 +104,9 @@ endif
 golden: ## Rewrite the translation golden files (testdata/out) from the current code.
 	go test ./controllers/translate/... -run TestGolden -update
 
-.PHONY: test-crds
-test-crds: ## Refresh the third-party CRDs under test/crds from the pinned modules.
-	hack/update-test-crds.sh
+.PHONY: eg-manifests
+eg-manifests: ## Render Envoy Gateway's install objects for the system tests (test/envoygateway/manifests) from its chart in the module go.mod requires.
+	go run ./hack/egmanifests
 
 ##@ System tests
 
