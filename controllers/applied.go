@@ -75,8 +75,8 @@ func (a *applied) holds(key, rv, hash string) bool {
 	return ok && rv != "" && r.version == rv && r.hash == hash
 }
 
-// found records that version rv of key holds the apply of hash.
-func (a *applied) found(key, rv, hash string) {
+// recordHolds records that version rv of key holds the apply of hash.
+func (a *applied) recordHolds(key, rv, hash string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if r, ok := a.by[key]; ok && r.hash == hash {

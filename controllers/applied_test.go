@@ -28,11 +28,11 @@ func TestAppliedRemembersOneVersionPerWant(t *testing.T) {
 	if a.holds("k", "5", "h1") {
 		t.Error("a version held before any was found")
 	}
-	a.found("k", "5", "h1")
+	a.recordHolds("k", "5", "h1")
 	if !a.holds("k", "5", "h1") || a.holds("k", "6", "h1") || a.holds("k", "5", "h2") || a.holds("k", "", "h1") {
 		t.Error("holds answers for another version or hash")
 	}
-	a.found("k", "7", "h2") // found for a hash no longer wanted: ignored
+	a.recordHolds("k", "7", "h2") // found for a hash no longer wanted: ignored
 	if !a.holds("k", "5", "h1") {
 		t.Error("a find for another hash replaced the version")
 	}
@@ -44,7 +44,7 @@ func TestAppliedRemembersOneVersionPerWant(t *testing.T) {
 	if a.holds("k", "5", "h2") || a.holds("k", "5", "h1") {
 		t.Error("a version survived a new want")
 	}
-	a.found("k", "8", "h2")
+	a.recordHolds("k", "8", "h2")
 	a.forget("k")
 	if a.holds("k", "8", "h2") {
 		t.Error("forget kept the version")

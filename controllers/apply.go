@@ -124,8 +124,8 @@ func (a *Applier) Ensure(ctx context.Context, desired client.Object) (ensured, e
 				if err != nil {
 					return res, err
 				}
-				if contains(have, want, true) {
-					a.applied.found(key, rv, hash)
+				if holdsFields(have, want, true) {
+					a.applied.recordHolds(key, rv, hash)
 					return res, nil
 				}
 			}
@@ -157,7 +157,7 @@ func (a *Applier) Ensure(ctx context.Context, desired client.Object) (ensured, e
 		return res, fmt.Errorf("applying %s %s: %w", gvk.Kind, client.ObjectKeyFromObject(desired), err)
 	}
 	a.written.record(key, existingObj.GetResourceVersion(), hash)
-	a.applied.found(key, u.GetResourceVersion(), hash) // the apply's response is the object written
+	a.applied.recordHolds(key, u.GetResourceVersion(), hash) // the apply's response is the object written
 	res.wrote = true
 	return res, nil
 }
@@ -250,7 +250,7 @@ func (a *Applier) PruneAll(ctx context.Context, lists []client.ObjectList, src t
 		}
 		list := proto.DeepCopyObject().(client.ObjectList)
 		// Read-only: pruning reads names, annotations and UIDs, and deletes by them.
-		if err := a.Client.List(ctx, list, client.MatchingFields{indexSource: src.String()}, shared); err != nil {
+		if err := a.Client.List(ctx, list, client.MatchingFields{indexSource: src.String()}, noDeepCopy); err != nil {
 			return err
 		}
 		items, err := metaItems(list)
@@ -325,7 +325,7 @@ func setAnnotation(m map[string]any, key, value string) {
 // contains tells whether have holds every field of want with the same value. Maps may have
 // more keys (server defaults, other managers' fields); lists must match element by element.
 // At the top level apiVersion and kind are skipped: typed objects read from the cache lack them.
-func contains(have, want any, top bool) bool {
+func holdsFields(have, want any, top bool) bool {
 	switch w := want.(type) {
 	case map[string]any:
 		h, ok := have.(map[string]any)
@@ -336,7 +336,7 @@ func contains(have, want any, top bool) bool {
 			if top && (k == "apiVersion" || k == "kind") {
 				continue
 			}
-			if !contains(h[k], wv, false) {
+			if !holdsFields(h[k], wv, false) {
 				return false
 			}
 		}
@@ -347,7 +347,7 @@ func contains(have, want any, top bool) bool {
 			return len(w) == 0 && have == nil
 		}
 		for i := range w {
-			if !contains(h[i], w[i], false) {
+			if !holdsFields(h[i], w[i], false) {
 				return false
 			}
 		}

@@ -36,8 +36,8 @@ type GatewayReconciler struct {
 	Options  Options
 }
 
-// gatewayKinds are the kinds generated from a Gateway (pruned when no longer desired).
-var gatewayKinds = []client.ObjectList{&gwapiv1.GatewayList{}, &egv1a1.ClientTrafficPolicyList{}, &gwapiv1beta1.ReferenceGrantList{}}
+// gatewayPruneLists list the kinds generated from a Gateway, for pruning what is no longer desired.
+var gatewayPruneLists = []client.ObjectList{&gwapiv1.GatewayList{}, &egv1a1.ClientTrafficPolicyList{}, &gwapiv1beta1.ReferenceGrantList{}}
 
 func (r *GatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	src := translate.Source{Kind: "Gateway", Namespace: req.Namespace, Name: req.Name}
@@ -46,9 +46,9 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		if !apierrors.IsNotFound(err) {
 			return ctrl.Result{}, err
 		}
-		return ctrl.Result{}, r.Applier.PruneAll(ctx, gatewayKinds, src, nil)
+		return ctrl.Result{}, r.Applier.PruneAll(ctx, gatewayPruneLists, src, nil)
 	}
-	snap, err := newSnapshot(ctx, r.Client, r.Options)
+	snap, err := newSnapshotBuilder(ctx, r.Client, r.Options)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -63,18 +63,18 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		// Not ours (any more: moved to another controller's class) or deleted: remove what we
 		// generated, leave its status to its controller. A class of ours that cannot serve it,
 		// or is gone, is no reason: the Gateway is held (translate/serving.go).
-		return ctrl.Result{}, r.Applier.PruneAll(ctx, gatewayKinds, src, nil)
+		return ctrl.Result{}, r.Applier.PruneAll(ctx, gatewayPruneLists, src, nil)
 	}
 	// The user's ClientTrafficPolicy the generated one carries.
 	if err := snap.addPoliciesOf(translate.KindClientTrafficPolicy); err != nil {
 		return ctrl.Result{}, err
 	}
-	res := translate.TranslateGateway(snap.snap, gw)
+	res := translate.ForGateway(snap.snap, gw)
 	keep, retry, err := ensureAll(ctx, r.Applier, r.Recorder, gw, res.Objects)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	if err := r.Applier.PruneAll(ctx, gatewayKinds, src, keep); err != nil {
+	if err := r.Applier.PruneAll(ctx, gatewayPruneLists, src, keep); err != nil {
 		return ctrl.Result{}, err
 	}
 	wrote, err := r.Status.writeGatewayStatus(ctx, gw, res.Status)

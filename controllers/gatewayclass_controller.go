@@ -59,7 +59,7 @@ func (r *GatewayClassReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		}
 	}
 	// Every class (the Envoy Gateway class it uses is one) and its parameters.
-	b, err := newSnapshot(ctx, r.Client, r.Options)
+	b, err := newSnapshotBuilder(ctx, r.Client, r.Options)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -87,7 +87,7 @@ const ReasonDeletionWaitsForGateways = "DeletionWaitsForGateways"
 // Gateway's classes).
 func (r *GatewayClassReconciler) gatewaysUsing(ctx context.Context, name string) (int, error) {
 	gateways := &gwapiv1.GatewayList{}
-	if err := r.Client.List(ctx, gateways, client.MatchingFields{indexGatewayClass: name}, shared); err != nil {
+	if err := r.Client.List(ctx, gateways, client.MatchingFields{indexGatewayClass: name}, noDeepCopy); err != nil {
 		return 0, err
 	}
 	return len(gateways.Items), nil
@@ -157,7 +157,7 @@ func (r *GatewayClassReconciler) classesUsing(ctx context.Context, o client.Obje
 	if string(o.(*gwapiv1.GatewayClass).Spec.ControllerName) == translate.ControllerName {
 		return nil
 	}
-	b, err := newSnapshot(ctx, r.Client, r.Options)
+	b, err := newSnapshotBuilder(ctx, r.Client, r.Options)
 	if err != nil {
 		return nil
 	}

@@ -30,7 +30,8 @@ type HTTPRouteReconciler struct {
 	Options  Options
 }
 
-var routeKinds = []client.ObjectList{&gwapiv1.HTTPRouteList{}}
+// routePruneLists list the kinds generated from a route, for pruning what is no longer desired.
+var routePruneLists = []client.ObjectList{&gwapiv1.HTTPRouteList{}}
 
 func (r *HTTPRouteReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	src := translate.Source{Kind: "HTTPRoute", Namespace: req.Namespace, Name: req.Name}
@@ -39,9 +40,9 @@ func (r *HTTPRouteReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		if !apierrors.IsNotFound(err) {
 			return ctrl.Result{}, err
 		}
-		return ctrl.Result{}, r.Applier.PruneAll(ctx, routeKinds, src, nil)
+		return ctrl.Result{}, r.Applier.PruneAll(ctx, routePruneLists, src, nil)
 	}
-	b, err := newSnapshot(ctx, r.Client, r.Options)
+	b, err := newSnapshotBuilder(ctx, r.Client, r.Options)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -50,13 +51,13 @@ func (r *HTTPRouteReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	}
 	var res translate.RouteResult
 	if route.DeletionTimestamp.IsZero() {
-		res = translate.TranslateRoute(b.snap, route)
+		res = translate.ForRoute(b.snap, route)
 	}
 	keep, retry, err := ensureAll(ctx, r.Applier, r.Recorder, route, res.Objects)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	if err := r.Applier.PruneAll(ctx, routeKinds, src, keep); err != nil {
+	if err := r.Applier.PruneAll(ctx, routePruneLists, src, keep); err != nil {
 		return ctrl.Result{}, err
 	}
 	wrote, err := r.Status.writeRouteParents(ctx, route, res.Parents)
@@ -104,7 +105,7 @@ func (r *HTTPRouteReconciler) routesOfParameters(ctx context.Context, o client.O
 }
 
 func (r *HTTPRouteReconciler) routesOfPool(ctx context.Context, o client.Object) []reconcile.Request {
-	routes, err := routesReferencingPool(ctx, r.Client, nnOf(o), shared)
+	routes, err := routesReferencingPool(ctx, r.Client, nnOf(o), noDeepCopy)
 	if err != nil {
 		return nil
 	}
@@ -123,7 +124,7 @@ func (r *HTTPRouteReconciler) routesOfGrant(ctx context.Context, o client.Object
 		}
 		seen[ns] = true
 		routes := &gwapiv1.HTTPRouteList{}
-		if err := r.Client.List(ctx, routes, client.InNamespace(ns), shared); err != nil {
+		if err := r.Client.List(ctx, routes, client.InNamespace(ns), noDeepCopy); err != nil {
 			continue
 		}
 		for i := range routes.Items {

@@ -42,8 +42,8 @@ type InferencePoolReconciler struct {
 	failOpen sync.Map
 }
 
-// poolKinds are the kinds generated from a pool (pruned when no longer desired).
-var poolKinds = []client.ObjectList{
+// poolPruneLists list the kinds generated from a pool, for pruning what is no longer desired.
+var poolPruneLists = []client.ObjectList{
 	&corev1.ServiceList{}, &egv1a1.BackendTrafficPolicyList{}, &egv1a1.EnvoyExtensionPolicyList{},
 	&egv1a1.BackendList{}, &gwapiv1.BackendTLSPolicyList{}, &gwapiv1beta1.ReferenceGrantList{},
 }
@@ -58,7 +58,7 @@ func (r *InferencePoolReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 		// Gone: ownerReferences let the garbage collector delete what we generated; prune too,
 		// so nothing is left where no garbage collector runs.
 		r.forgetFailOpen(req.NamespacedName)
-		return ctrl.Result{}, r.Applier.PruneAll(ctx, poolKinds, src, nil)
+		return ctrl.Result{}, r.Applier.PruneAll(ctx, poolPruneLists, src, nil)
 	}
 	if !pool.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, nil
@@ -67,12 +67,12 @@ func (r *InferencePoolReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	res := translate.TranslatePool(snap, pool)
+	res := translate.ForPool(snap, pool)
 	keep, retry, err := ensureAll(ctx, r.Applier, r.Recorder, pool, res.Objects)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	if err := r.Applier.PruneAll(ctx, poolKinds, src, keep); err != nil {
+	if err := r.Applier.PruneAll(ctx, poolPruneLists, src, keep); err != nil {
 		return ctrl.Result{}, err
 	}
 	r.reportFailOpen(pool, len(res.Objects) > 0 && res.FailOpenActive)
@@ -90,7 +90,7 @@ func (r *InferencePoolReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 // snapshot reads what the pool's translation needs: the routes referencing it (with their
 // Gateways, the other pools they reference, grants and generated routes) and its EPP.
 func (r *InferencePoolReconciler) snapshot(ctx context.Context, pool *giev1.InferencePool) (*translate.Snapshot, error) {
-	b, err := newSnapshot(ctx, r.Client, r.Options)
+	b, err := newSnapshotBuilder(ctx, r.Client, r.Options)
 	if err != nil {
 		return nil, err
 	}
@@ -198,7 +198,7 @@ func (r *InferencePoolReconciler) poolsOfParameters(ctx context.Context, o clien
 // other namespaces use).
 func (r *InferencePoolReconciler) poolsOfGrant(ctx context.Context, o client.Object) []reconcile.Request {
 	pools := &giev1.InferencePoolList{}
-	if err := r.Client.List(ctx, pools, client.InNamespace(o.GetNamespace()), shared); err != nil {
+	if err := r.Client.List(ctx, pools, client.InNamespace(o.GetNamespace()), noDeepCopy); err != nil {
 		return nil
 	}
 	out := make([]reconcile.Request, len(pools.Items))

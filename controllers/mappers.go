@@ -22,12 +22,12 @@ import (
 // The functions here map a watched object to the sources whose output it changes. They read
 // only the cache, through the field indexes.
 
-// shared is the list option of the mappers' lookups: they read names and references of what
+// noDeepCopy is the list option of the mappers' lookups: they read names and references of what
 // they list, so the items can be the cache's own objects rather than deep copies. One Gateway
 // or GatewayClass event maps to every route attached to it, in several controllers: deep copies
 // of thousands of routes per event were the highest peaks of the heap at 3000 pools
 // (docs/performance.md). What a lookup returns with it must never be changed.
-var shared = client.UnsafeDisableDeepCopy
+var noDeepCopy = client.UnsafeDisableDeepCopy
 
 // notGenerated passes the user's objects and drops the operator's own (which reach their
 // source's reconcile through sourceOf instead).
@@ -81,7 +81,7 @@ func requests(nns ...types.NamespacedName) []reconcile.Request {
 // gatewaysOfClass lists the Gateways of class.
 func gatewaysOfClass(ctx context.Context, c client.Reader, class string) []reconcile.Request {
 	gateways := &gwapiv1.GatewayList{}
-	if err := c.List(ctx, gateways, client.MatchingFields{indexGatewayClass: class}, shared); err != nil {
+	if err := c.List(ctx, gateways, client.MatchingFields{indexGatewayClass: class}, noDeepCopy); err != nil {
 		log.FromContext(ctx).Error(err, "listing gateways of class", "class", class)
 		return nil
 	}
@@ -95,7 +95,7 @@ func gatewaysOfClass(ctx context.Context, c client.Reader, class string) []recon
 // classesOfParameters lists the names of the GatewayClasses referencing parameters name.
 func classesOfParameters(ctx context.Context, c client.Reader, name string) []string {
 	classes := &gwapiv1.GatewayClassList{}
-	if err := c.List(ctx, classes, client.MatchingFields{indexClassParameters: name}, shared); err != nil {
+	if err := c.List(ctx, classes, client.MatchingFields{indexClassParameters: name}, noDeepCopy); err != nil {
 		log.FromContext(ctx).Error(err, "listing classes of parameters", "parameters", name)
 		return nil
 	}
@@ -107,10 +107,10 @@ func classesOfParameters(ctx context.Context, c client.Reader, name string) []st
 }
 
 // routesOfGateway lists the HTTPRoutes whose parentRefs name the Gateway gw. They are the
-// cache's own (shared): read them, never change them.
+// cache's own (noDeepCopy): read them, never change them.
 func routesOfGateway(ctx context.Context, c client.Reader, gw types.NamespacedName) []gwapiv1.HTTPRoute {
 	routes := &gwapiv1.HTTPRouteList{}
-	if err := c.List(ctx, routes, client.MatchingFields{indexRouteGateways: gw.String()}, shared); err != nil {
+	if err := c.List(ctx, routes, client.MatchingFields{indexRouteGateways: gw.String()}, noDeepCopy); err != nil {
 		log.FromContext(ctx).Error(err, "listing routes of gateway", "gateway", gw)
 		return nil
 	}
@@ -156,7 +156,7 @@ func routeRequests(routes []gwapiv1.HTTPRoute) []reconcile.Request {
 // poolsOfIndex lists the pools whose index field holds value.
 func poolsOfIndex(ctx context.Context, c client.Reader, index, value string) []reconcile.Request {
 	pools := &giev1.InferencePoolList{}
-	if err := c.List(ctx, pools, client.MatchingFields{index: value}, shared); err != nil {
+	if err := c.List(ctx, pools, client.MatchingFields{index: value}, noDeepCopy); err != nil {
 		log.FromContext(ctx).Error(err, "listing pools", "index", index, "value", value)
 		return nil
 	}
@@ -189,7 +189,7 @@ func routesOfSelector(ctx context.Context, c client.Reader, ns string, sel egv1a
 	if err != nil {
 		return nil
 	}
-	opts := []client.ListOption{client.MatchingLabelsSelector{Selector: ls}, shared}
+	opts := []client.ListOption{client.MatchingLabelsSelector{Selector: ls}, noDeepCopy}
 	if sel.Namespaces == nil || sel.Namespaces.From == "" || sel.Namespaces.From == egv1a1.TargetNamespaceFromSame {
 		opts = append(opts, client.InNamespace(ns))
 	}
@@ -227,7 +227,7 @@ func gatewaysOfPolicy(ctx context.Context, c client.Reader, o client.Object) []r
 		if err != nil || sel.Kind != "Gateway" {
 			continue
 		}
-		opts := []client.ListOption{client.MatchingLabelsSelector{Selector: ls}, shared}
+		opts := []client.ListOption{client.MatchingLabelsSelector{Selector: ls}, noDeepCopy}
 		if sel.Namespaces == nil || sel.Namespaces.From == "" || sel.Namespaces.From == egv1a1.TargetNamespaceFromSame {
 			opts = append(opts, client.InNamespace(o.GetNamespace()))
 		}

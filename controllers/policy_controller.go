@@ -26,7 +26,7 @@ import (
 )
 
 // PolicyReconciler carries the user's Envoy Gateway policies of one kind that attach to our
-// Gateways and routes over to the generated objects (translate.TranslateUserPolicy), and writes
+// Gateways and routes over to the generated objects (translate.ForUserPolicy), and writes
 // their status entries. The parts the operator's own policies hold are carried by the
 // InferencePool and Gateway reconcilers; this one mirrors Envoy Gateway's verdict on them too.
 type PolicyReconciler struct {
@@ -73,7 +73,7 @@ func (r *PolicyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	p := translate.UserPolicy{Kind: r.Kind, Object: obj}
 	var res translate.PolicyResult
 	if obj.GetDeletionTimestamp().IsZero() && snap.PolicyReachesOurs(p) {
-		res = translate.TranslateUserPolicy(snap, p)
+		res = translate.ForUserPolicy(snap, p)
 	}
 	keep, retry, err := ensureAll(ctx, r.Applier, r.Recorder, obj, res.Objects)
 	if err != nil {
@@ -91,7 +91,7 @@ func (r *PolicyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 // parents and pools; every policy of its kind that could hold one of them; and the generated
 // policies carrying it, with Envoy Gateway's verdicts.
 func (r *PolicyReconciler) snapshot(ctx context.Context, obj client.Object) (*translate.Snapshot, error) {
-	b, err := newSnapshot(ctx, r.Client, r.Options)
+	b, err := newSnapshotBuilder(ctx, r.Client, r.Options)
 	if err != nil {
 		return nil, err
 	}
@@ -281,7 +281,7 @@ func (r *PolicyReconciler) policiesOfRoute(ctx context.Context, o client.Object)
 // policiesOfPool maps a pool to the policies of the routes using it (a rule that gains or loses
 // a pool moves between the copy and the operator's pool policy).
 func (r *PolicyReconciler) policiesOfPool(ctx context.Context, o client.Object) []reconcile.Request {
-	routes, err := routesReferencingPool(ctx, r.Client, nnOf(o), shared)
+	routes, err := routesReferencingPool(ctx, r.Client, nnOf(o), noDeepCopy)
 	if err != nil {
 		return nil
 	}

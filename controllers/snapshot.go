@@ -36,9 +36,9 @@ type snapshotBuilder struct {
 	namespaces bool
 }
 
-// newSnapshot starts a snapshot with every GatewayClass and InferenceGatewayParameters (few,
+// newSnapshotBuilder starts a snapshot with every GatewayClass and InferenceGatewayParameters (few,
 // and needed to tell which Gateways are ours and how to serve them).
-func newSnapshot(ctx context.Context, c client.Reader, opts Options) (*snapshotBuilder, error) {
+func newSnapshotBuilder(ctx context.Context, c client.Reader, opts Options) (*snapshotBuilder, error) {
 	b := &snapshotBuilder{
 		ctx: ctx, c: c,
 		snap:     &translate.Snapshot{DefaultEnvoyGatewayClass: opts.DefaultEnvoyGatewayClass, ClusterDomain: opts.ClusterDomain},
@@ -216,7 +216,7 @@ func (b *snapshotBuilder) addEndpointPicker(pool *giev1.InferencePool) error {
 }
 
 // routesReferencingPool lists the user's routes whose rules reference pool nn (shared with the
-// cache when opts hold shared: mappers.go).
+// cache when opts hold noDeepCopy: mappers.go).
 func routesReferencingPool(ctx context.Context, c client.Reader, nn types.NamespacedName, opts ...client.ListOption) ([]gwapiv1.HTTPRoute, error) {
 	routes := &gwapiv1.HTTPRouteList{}
 	if err := c.List(ctx, routes, append(opts, client.MatchingFields{indexRoutePools: nn.String()})...); err != nil {

@@ -29,8 +29,8 @@ type PolicyResult struct {
 	Ancestors []gwapiv1.PolicyAncestorStatus
 }
 
-// TranslateUserPolicy renders the copy of the user's policy p and its status entries.
-func TranslateUserPolicy(s *Snapshot, p UserPolicy) PolicyResult {
+// ForUserPolicy renders the copy of the user's policy p and its status entries.
+func ForUserPolicy(s *Snapshot, p UserPolicy) PolicyResult {
 	copied := s.copiedTargets(p)
 	var res PolicyResult
 	if len(copied) > 0 {

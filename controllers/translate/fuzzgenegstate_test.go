@@ -20,7 +20,7 @@ const egController = "gateway.envoyproxy.io/gatewayclass-controller"
 // hash) or an older one, with Envoy Gateway's verdict in its status; or an object of the user's
 // that happens to have the generated name (not managed by the operator).
 func (g *generator) genEGState() {
-	desired := translate.Translate(copySnapshot(g.snap)).Objects
+	desired := translate.All(copySnapshot(g.snap)).Objects
 	taken := map[string]bool{}
 	for _, obj := range snapshotObjects(g.snap) {
 		taken[typedKey(obj)] = true

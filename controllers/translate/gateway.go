@@ -29,11 +29,11 @@ func gatewaySource(gw *gwapiv1.Gateway) Source {
 	return Source{Kind: "Gateway", Namespace: gw.Namespace, Name: gw.Name}
 }
 
-// TranslateGateway renders the EG Gateway (and ClientTrafficPolicy) for a Gateway of ours,
+// ForGateway renders the EG Gateway (and ClientTrafficPolicy) for a Gateway of ours,
 // and its status mirrored from Envoy Gateway's verdict on the generated Gateway. A Gateway whose
 // class cannot serve it is rendered with the settings it was last served with, if it ever was
 // (serving.go), and says so; one that never was is Pending, and nothing is generated.
-func TranslateGateway(s *Snapshot, gw *gwapiv1.Gateway) GatewayResult {
+func ForGateway(s *Snapshot, gw *gwapiv1.Gateway) GatewayResult {
 	v := s.GatewayServing(gw)
 	if !v.served() {
 		msg := v.Message

@@ -72,13 +72,13 @@ func translateStamped(t *testing.T, snap *translate.Snapshot) translate.Result {
 	if err := stampCurrent(snap); err != nil {
 		t.Fatal(err)
 	}
-	return translate.Translate(snap)
+	return translate.All(snap)
 }
 
 // stampCurrent stamps the generated objects of snap marked current with their desired hash (on a
 // fresh copy of snap: a Snapshot must not change once translated).
 func stampCurrent(snap *translate.Snapshot) error {
-	first := translate.Translate(copySnapshot(snap))
+	first := translate.All(copySnapshot(snap))
 	hashes := map[string]string{}
 	for _, obj := range first.Objects {
 		h, err := translate.DesiredHash(obj)

@@ -28,7 +28,7 @@ func checkTranslation(t *testing.T, snap *translate.Snapshot) {
 	t.Helper()
 	pristine := copySnapshot(snap)
 	translated := copySnapshot(snap)
-	res := translate.Translate(translated)
+	res := translate.All(translated)
 
 	// Determinism: copies give the same output; so does translating the same snapshot again
 	// (its memo warm); so does the snapshot with every list reversed (the cache's order is
@@ -38,12 +38,12 @@ func checkTranslation(t *testing.T, snap *translate.Snapshot) {
 			t.Errorf("%s: %s", what, diff(string(render(t, a)), string(render(t, b))))
 		}
 	}
-	same("two translations of copies of one snapshot differ", res, translate.Translate(copySnapshot(snap)))
-	same("translating one snapshot twice gives different results", res, translate.Translate(translated))
+	same("two translations of copies of one snapshot differ", res, translate.All(copySnapshot(snap)))
+	same("translating one snapshot twice gives different results", res, translate.All(translated))
 	if !sameSnapshot(translated, pristine) {
 		t.Errorf("the translation changed its input snapshot")
 	}
-	same("the translation depends on the order of the snapshot's lists", withoutEvents(res), withoutEvents(translate.Translate(reversedSnapshot(snap))))
+	same("the translation depends on the order of the snapshot's lists", withoutEvents(res), withoutEvents(translate.All(reversedSnapshot(snap))))
 
 	checkObjects(t, pristine, res.Objects)
 	checkReferences(t, pristine, res.Objects)

@@ -65,7 +65,7 @@ func TestRouteMessageOfManyMissingPools(t *testing.T) {
 		}
 		route.Spec.Rules = append(route.Spec.Rules, rule)
 	}
-	parents := translate.Translate(snap).RouteParents[types.NamespacedName{Namespace: "default", Name: "llm"}]
+	parents := translate.All(snap).RouteParents[types.NamespacedName{Namespace: "default", Name: "llm"}]
 	if len(parents) != 1 || len(parents[0].Conditions) != 2 {
 		t.Fatalf("want one parent with Accepted and ResolvedRefs, got %+v", parents)
 	}
@@ -96,7 +96,7 @@ func TestMirroredMessageOfEnvoyGateway(t *testing.T) {
 			}}},
 		},
 	}
-	ancestors := translate.Translate(snap).PolicyAncestors["BackendTrafficPolicy/default/retries"]
+	ancestors := translate.All(snap).PolicyAncestors["BackendTrafficPolicy/default/retries"]
 	if len(ancestors) != 1 || ancestors[0].Conditions[0].Status != metav1.ConditionFalse {
 		t.Fatalf("want one ancestor with Envoy Gateway's refusal mirrored, got %+v", ancestors)
 	}

@@ -42,7 +42,7 @@ func TestPoliciesSplitPastMaxTargets(t *testing.T) {
 		HTTPRoutes: []gwapiv1.HTTPRoute{route},
 		Pools:      []giev1.InferencePool{pool},
 	}
-	res := translate.TranslatePool(snap, &snap.Pools[0])
+	res := translate.ForPool(snap, &snap.Pools[0])
 
 	var btps, eeps []string
 	seen := map[string]int{}

@@ -37,8 +37,8 @@ type poolUse struct {
 	settings Settings
 }
 
-// TranslatePool renders the objects generated for pool and its status entries.
-func TranslatePool(s *Snapshot, pool *giev1.InferencePool) PoolResult {
+// ForPool renders the objects generated for pool and its status entries.
+func ForPool(s *Snapshot, pool *giev1.InferencePool) PoolResult {
 	nn := types.NamespacedName{Namespace: pool.Namespace, Name: pool.Name}
 	routes := s.RoutesUsingPool(nn)
 	uses := poolUses(s, routes, nn)

@@ -70,9 +70,9 @@ func routeSource(r *gwapiv1.HTTPRoute) Source {
 	return Source{Kind: "HTTPRoute", Namespace: r.Namespace, Name: r.Name}
 }
 
-// TranslateRoute renders the EG HTTPRoute for a route on our Gateways and the route's status
+// ForRoute renders the EG HTTPRoute for a route on our Gateways and the route's status
 // entries for those Gateways.
-func TranslateRoute(s *Snapshot, route *gwapiv1.HTTPRoute) RouteResult {
+func ForRoute(s *Snapshot, route *gwapiv1.HTTPRoute) RouteResult {
 	var res RouteResult
 	generated, warnings := generateRoute(s, route)
 	if generated != nil {

@@ -28,8 +28,8 @@ type ObjectEvent struct {
 	Event  `json:",inline"`
 }
 
-// Translate translates every source in s.
-func Translate(s *Snapshot) Result {
+// All translates every source in s.
+func All(s *Snapshot) Result {
 	res := Result{
 		GatewayClassStatuses: map[string]metav1.Condition{},
 		GatewayStatuses:      map[types.NamespacedName]gwapiv1.GatewayStatus{},
@@ -51,7 +51,7 @@ func Translate(s *Snapshot) Result {
 		if s.GatewayServing(gw).State == NotOurs {
 			continue
 		}
-		r := TranslateGateway(s, gw)
+		r := ForGateway(s, gw)
 		res.Objects = append(res.Objects, r.Objects...)
 		res.GatewayStatuses[types.NamespacedName{Namespace: gw.Namespace, Name: gw.Name}] = r.Status
 	}
@@ -65,7 +65,7 @@ func Translate(s *Snapshot) Result {
 		if !s.OnOurGateways(route) || route.Labels[LabelManagedBy] == ManagedByValue {
 			continue
 		}
-		r := TranslateRoute(s, route)
+		r := ForRoute(s, route)
 		res.Objects = append(res.Objects, r.Objects...)
 		res.RouteParents[types.NamespacedName{Namespace: route.Namespace, Name: route.Name}] = r.Parents
 		for _, e := range r.Events {
@@ -74,7 +74,7 @@ func Translate(s *Snapshot) Result {
 	}
 	for i := range s.Pools {
 		pool := &s.Pools[i]
-		r := TranslatePool(s, pool)
+		r := ForPool(s, pool)
 		nn := types.NamespacedName{Namespace: pool.Namespace, Name: pool.Name}
 		res.Objects = append(res.Objects, r.Objects...)
 		if len(r.Parents) > 0 {
@@ -89,7 +89,7 @@ func Translate(s *Snapshot) Result {
 			if !s.PolicyReachesOurs(p) {
 				continue
 			}
-			r := TranslateUserPolicy(s, p)
+			r := ForUserPolicy(s, p)
 			res.Objects = append(res.Objects, r.Objects...)
 			res.PolicyAncestors[p.Key()] = r.Ancestors
 		}

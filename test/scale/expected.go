@@ -79,7 +79,7 @@ func Expect(ctx context.Context, c client.Client) (*Expected, error) {
 // judges them, so the user's Gateway and routes stay Pending/Unknown, and the pools' Accepted
 // False.
 func build(snap *translate.Snapshot) (*Expected, error) {
-	first := translate.Translate(snap)
+	first := translate.All(snap)
 	x := newIndexed(snap)
 	for _, obj := range first.Objects {
 		generated := obj.DeepCopyObject().(client.Object)
@@ -88,7 +88,7 @@ func build(snap *translate.Snapshot) (*Expected, error) {
 		}
 		x.putGenerated(generated)
 	}
-	e := &Expected{result: translate.Translate(snap), snap: snap,
+	e := &Expected{result: translate.All(snap), snap: snap,
 		objects: map[Ref]client.Object{}, applied: map[Ref]map[string]any{}, users: map[Ref]client.Object{}}
 	for _, obj := range e.result.Objects {
 		r, err := RefOf(obj)
