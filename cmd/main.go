@@ -85,7 +85,7 @@ func main() {
 		os.Exit(1)
 	}
 	ctx := ctrl.SetupSignalHandler()
-	if err := controllers.SetupWithManager(ctx, mgr, opts); err != nil {
+	if err := controllers.Setup(ctx, mgr, opts); err != nil {
 		setupLog.Error(err, "setting up controllers")
 		os.Exit(1)
 	}

@@ -52,8 +52,8 @@ func transformCached(obj any) (any, error) {
 }
 
 // keepForeignManagedFields keeps, of a cached object's managedFields, only the spec entries of
-// other managers on the objects the operator generates: drift detection (drift.go) and the
-// fight event (fight.go) read those and nothing else. The operator's own entry, the largest,
+// other managers on the objects the operator generates: drift detection (writepath/drift.go) and the
+// fight event (writepath/fight.go) read those and nothing else. The operator's own entry, the largest,
 // and every entry of the user's objects go, and so does kubectl's copy of a user's object in
 // its last-applied annotation, which often doubles its size.
 func keepForeignManagedFields(obj any) (any, error) {

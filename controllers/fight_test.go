@@ -9,6 +9,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/inferencepool-operator/inferencepool-operator/controllers/writepath"
 )
 
 // Another controller changes the shadow Service's selector every second for a minute. The
@@ -50,7 +52,7 @@ func TestFightWithAnotherControllerBacksOff(t *testing.T) {
 	t.Logf("the other controller changed the selector %d times in %v", changes, fight)
 
 	// Once it stops, the operator's last revert lands within the current delay.
-	waitServiceWithin(t, key, fightMaxDelay, selectorIs(map[string]string{"app": "vllm"}))
+	waitServiceWithin(t, key, writepath.FightMaxDelay, selectorIs(map[string]string{"app": "vllm"}))
 	reverts := writes.matching(serviceWrites)
 	t.Logf("the operator wrote the Service %d times", len(reverts))
 	// 60 changes at 1/s: reverts at 0, 1, 3, 7, 15, 31 s and one after the fight (~63 s).

@@ -24,14 +24,15 @@ import (
 
 	"github.com/inferencepool-operator/inferencepool-operator/api/v1alpha1"
 	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate"
+	"github.com/inferencepool-operator/inferencepool-operator/controllers/writepath"
 )
 
 // GatewayReconciler keeps, for each Gateway of our classes, the generated EG Gateway and
 // ClientTrafficPolicy, and mirrors EG's verdict onto the user's Gateway.
 type GatewayReconciler struct {
 	Client   client.Client
-	Applier  *Applier
-	Status   *statusWriter
+	Applier  *writepath.Applier
+	Status   *writepath.StatusWriter
 	Recorder events.EventRecorder
 	Options  Options
 }
@@ -70,14 +71,14 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		return ctrl.Result{}, err
 	}
 	res := translate.ForGateway(snap.snap, gw)
-	keep, retry, err := ensureAll(ctx, r.Applier, r.Recorder, gw, res.Objects)
+	keep, retry, err := writepath.EnsureAll(ctx, r.Applier, r.Recorder, gw, res.Objects)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
 	if err := r.Applier.PruneAll(ctx, gatewayPruneLists, src, keep); err != nil {
 		return ctrl.Result{}, err
 	}
-	wrote, err := r.Status.writeGatewayStatus(ctx, gw, res.Status)
+	wrote, err := r.Status.WriteGatewayStatus(ctx, gw, res.Status)
 	if wrote && serving.State == translate.Held {
 		r.Recorder.Eventf(gw, nil, corev1.EventTypeWarning, translate.ReasonLastKnownGood, "Reconcile", "%s",
 			conditionMessage(res.Status.Conditions, translate.ConditionLastKnownGood))

@@ -21,6 +21,7 @@ import (
 
 	"github.com/inferencepool-operator/inferencepool-operator/api/v1alpha1"
 	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate"
+	"github.com/inferencepool-operator/inferencepool-operator/controllers/writepath"
 )
 
 // GatewayClassReconciler reports whether each of the operator's GatewayClasses is usable: its
@@ -28,7 +29,7 @@ import (
 // API's finalizer on a class while Gateways use it.
 type GatewayClassReconciler struct {
 	Client   client.Client
-	Status   *statusWriter
+	Status   *writepath.StatusWriter
 	Recorder events.EventRecorder
 	Options  Options
 }
@@ -64,9 +65,9 @@ func (r *GatewayClassReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		return ctrl.Result{}, err
 	}
 	desired := translate.GatewayClassAccepted(b.snap, class)
-	_, err = r.Status.update(ctx, class, func() bool {
+	_, err = r.Status.Update(ctx, class, func() bool {
 		// Conditions of other types (e.g. SupportedVersion) stay as they are, in place.
-		conds := replaceCondition(class.Status.Conditions, desired, r.Status.now())
+		conds := writepath.ReplaceCondition(class.Status.Conditions, desired, r.Status.Now())
 		if equality.Semantic.DeepEqual(conds, class.Status.Conditions) {
 			return false
 		}

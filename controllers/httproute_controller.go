@@ -18,14 +18,15 @@ import (
 
 	"github.com/inferencepool-operator/inferencepool-operator/api/v1alpha1"
 	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate"
+	"github.com/inferencepool-operator/inferencepool-operator/controllers/writepath"
 )
 
 // HTTPRouteReconciler keeps the generated EG HTTPRoute of each route on our Gateways and writes
 // the route's status entries for those Gateways.
 type HTTPRouteReconciler struct {
 	Client   client.Client
-	Applier  *Applier
-	Status   *statusWriter
+	Applier  *writepath.Applier
+	Status   *writepath.StatusWriter
 	Recorder events.EventRecorder
 	Options  Options
 }
@@ -53,14 +54,14 @@ func (r *HTTPRouteReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	if route.DeletionTimestamp.IsZero() {
 		res = translate.ForRoute(b.snap, route)
 	}
-	keep, retry, err := ensureAll(ctx, r.Applier, r.Recorder, route, res.Objects)
+	keep, retry, err := writepath.EnsureAll(ctx, r.Applier, r.Recorder, route, res.Objects)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
 	if err := r.Applier.PruneAll(ctx, routePruneLists, src, keep); err != nil {
 		return ctrl.Result{}, err
 	}
-	wrote, err := r.Status.writeRouteParents(ctx, route, res.Parents)
+	wrote, err := r.Status.WriteRouteParents(ctx, route, res.Parents)
 	if wrote {
 		// Warnings go out when the verdict changes, not on every reconcile.
 		for _, e := range res.Events {

@@ -74,16 +74,6 @@ func setupSourceIndexes(ctx context.Context, mgr manager.Manager, objs ...client
 // policySelectorKey is the indexPolicyTargets key of every policy with targetSelectors.
 const policySelectorKey = "selector"
 
-// policyObjects are the Envoy Gateway policy kinds the operator carries over, as empty objects.
-func policyObjects() map[string]client.Object {
-	return map[string]client.Object{
-		translate.KindSecurityPolicy:       &egv1a1.SecurityPolicy{},
-		translate.KindBackendTrafficPolicy: &egv1a1.BackendTrafficPolicy{},
-		translate.KindClientTrafficPolicy:  &egv1a1.ClientTrafficPolicy{},
-		translate.KindEnvoyExtensionPolicy: &egv1a1.EnvoyExtensionPolicy{},
-	}
-}
-
 // policyTargetKeys are the indexPolicyTargets keys of a user's policy.
 func policyTargetKeys(o client.Object) []string {
 	if o.GetLabels()[translate.LabelManagedBy] == translate.ManagedByValue {
@@ -168,7 +158,8 @@ func setupPolicyIndexes(ctx context.Context, mgr manager.Manager) error {
 	if err := setupSourceIndexes(ctx, mgr, &egv1a1.Backend{}); err != nil {
 		return err
 	}
-	for _, obj := range policyObjects() {
+	for _, kind := range translate.PolicyKinds {
+		obj := translate.PolicyKindOf(kind).New()
 		if err := setupSourceIndexes(ctx, mgr, obj); err != nil {
 			return err
 		}

@@ -25,6 +25,7 @@ import (
 
 	"github.com/inferencepool-operator/inferencepool-operator/api/v1alpha1"
 	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate"
+	"github.com/inferencepool-operator/inferencepool-operator/controllers/writepath"
 )
 
 // InferencePoolReconciler keeps the objects generated for each InferencePool that a route on
@@ -33,8 +34,8 @@ import (
 // the pool's status entries.
 type InferencePoolReconciler struct {
 	Client   client.Client
-	Applier  *Applier
-	Status   *statusWriter
+	Applier  *writepath.Applier
+	Status   *writepath.StatusWriter
 	Recorder events.EventRecorder
 	Options  Options
 
@@ -68,7 +69,7 @@ func (r *InferencePoolReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 		return ctrl.Result{}, err
 	}
 	res := translate.ForPool(snap, pool)
-	keep, retry, err := ensureAll(ctx, r.Applier, r.Recorder, pool, res.Objects)
+	keep, retry, err := writepath.EnsureAll(ctx, r.Applier, r.Recorder, pool, res.Objects)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -83,7 +84,7 @@ func (r *InferencePoolReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	if again > 0 && (retry == 0 || again < retry) {
 		retry = again
 	}
-	_, err = r.Status.writePoolParents(ctx, pool, res.Parents)
+	_, err = r.Status.WritePoolParents(ctx, pool, res.Parents)
 	return ctrl.Result{RequeueAfter: retry}, err
 }
 

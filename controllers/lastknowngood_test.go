@@ -21,6 +21,7 @@ import (
 
 	"github.com/inferencepool-operator/inferencepool-operator/api/v1alpha1"
 	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate"
+	"github.com/inferencepool-operator/inferencepool-operator/controllers/writepath"
 )
 
 // A configuration mistake never takes traffic down (translate/serving.go): whatever happens to a
@@ -477,8 +478,8 @@ func TestRenamedGeneratedObjectIsMakeBeforeBreak(t *testing.T) {
 	// The name is free again: the new object is made, then the old one goes.
 	mustDelete(t, &unstructured.Unstructured{Object: map[string]any{"apiVersion": renamed.GetAPIVersion(), "kind": "ClientTrafficPolicy",
 		"metadata": map[string]any{"namespace": st.ns, "name": ctpName}}})
-	// The operator looks again within foreignRecheck.
-	eventuallyWithin(t, waitTimeout+foreignRecheck, func() error { return absent(renamed.DeepCopy(), client.ObjectKeyFromObject(renamed)) })
+	// The operator looks again within writepath.ForeignRecheck.
+	eventuallyWithin(t, waitTimeout+writepath.ForeignRecheck, func() error { return absent(renamed.DeepCopy(), client.ObjectKeyFromObject(renamed)) })
 	made, deleted := -1, -1
 	for i, w := range writes.snapshot() {
 		if w.Namespace != st.ns || w.Kind != "ClientTrafficPolicy" {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	egv1a1 "github.com/envoyproxy/gateway/api/v1alpha1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
@@ -239,4 +240,9 @@ func gatewaysOfPolicy(ctx context.Context, c client.Reader, o client.Object) []r
 		}
 	}
 	return out
+}
+
+// nnOf is the namespace/name of obj.
+func nnOf(obj metav1.Object) types.NamespacedName {
+	return types.NamespacedName{Namespace: obj.GetNamespace(), Name: obj.GetName()}
 }

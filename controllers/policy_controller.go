@@ -23,6 +23,7 @@ import (
 
 	"github.com/inferencepool-operator/inferencepool-operator/api/v1alpha1"
 	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate"
+	"github.com/inferencepool-operator/inferencepool-operator/controllers/writepath"
 )
 
 // PolicyReconciler carries the user's Envoy Gateway policies of one kind that attach to our
@@ -32,24 +33,19 @@ import (
 type PolicyReconciler struct {
 	Kind     string
 	Client   client.Client
-	Applier  *Applier
-	Status   *statusWriter
+	Applier  *writepath.Applier
+	Status   *writepath.StatusWriter
 	Recorder events.EventRecorder
 	Options  Options
 }
 
 func (r *PolicyReconciler) newObject() client.Object {
-	return policyObjects()[r.Kind].DeepCopyObject().(client.Object)
+	return translate.PolicyKindOf(r.Kind).New()
 }
 
 // generatedKinds are the kinds generated from a policy: its copy and ReferenceGrants.
 func (r *PolicyReconciler) generatedKinds() []client.ObjectList {
-	list := map[string]client.ObjectList{
-		translate.KindSecurityPolicy:       &egv1a1.SecurityPolicyList{},
-		translate.KindBackendTrafficPolicy: &egv1a1.BackendTrafficPolicyList{},
-		translate.KindClientTrafficPolicy:  &egv1a1.ClientTrafficPolicyList{},
-		translate.KindEnvoyExtensionPolicy: &egv1a1.EnvoyExtensionPolicyList{},
-	}[r.Kind]
+	list := translate.PolicyKindOf(r.Kind).NewList()
 	return []client.ObjectList{list, &gwapiv1beta1.ReferenceGrantList{}}
 }
 
@@ -75,14 +71,14 @@ func (r *PolicyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	if obj.GetDeletionTimestamp().IsZero() && snap.PolicyReachesOurs(p) {
 		res = translate.ForUserPolicy(snap, p)
 	}
-	keep, retry, err := ensureAll(ctx, r.Applier, r.Recorder, obj, res.Objects)
+	keep, retry, err := writepath.EnsureAll(ctx, r.Applier, r.Recorder, obj, res.Objects)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
 	if err := r.Applier.PruneAll(ctx, r.generatedKinds(), src, keep); err != nil {
 		return ctrl.Result{}, err
 	}
-	_, err = r.Status.writePolicyAncestors(ctx, obj, res.Ancestors)
+	_, err = r.Status.WritePolicyAncestors(ctx, obj, res.Ancestors)
 	return ctrl.Result{RequeueAfter: retry}, err
 }
 

@@ -82,44 +82,15 @@ func (b *snapshotBuilder) listPolicies(kind string, opts ...client.ListOption) (
 	if b.prereqs != nil && !b.prereqs.listServed(&egv1a1.BackendTrafficPolicyList{}) {
 		return nil, nil
 	}
-	var items []client.Object
-	switch kind {
-	case translate.KindSecurityPolicy:
-		l := &egv1a1.SecurityPolicyList{}
-		if err := b.c.List(b.ctx, l, opts...); err != nil {
-			return nil, err
-		}
-		for i := range l.Items {
-			items = append(items, &l.Items[i])
-		}
-	case translate.KindBackendTrafficPolicy:
-		l := &egv1a1.BackendTrafficPolicyList{}
-		if err := b.c.List(b.ctx, l, opts...); err != nil {
-			return nil, err
-		}
-		for i := range l.Items {
-			items = append(items, &l.Items[i])
-		}
-	case translate.KindClientTrafficPolicy:
-		l := &egv1a1.ClientTrafficPolicyList{}
-		if err := b.c.List(b.ctx, l, opts...); err != nil {
-			return nil, err
-		}
-		for i := range l.Items {
-			items = append(items, &l.Items[i])
-		}
-	case translate.KindEnvoyExtensionPolicy:
-		l := &egv1a1.EnvoyExtensionPolicyList{}
-		if err := b.c.List(b.ctx, l, opts...); err != nil {
-			return nil, err
-		}
-		for i := range l.Items {
-			items = append(items, &l.Items[i])
-		}
-	default:
+	k := translate.PolicyKindOf(kind)
+	if k == nil {
 		return nil, fmt.Errorf("not a carried-over policy kind: %s", kind)
 	}
-	return items, nil
+	l := k.NewList()
+	if err := b.c.List(b.ctx, l, opts...); err != nil {
+		return nil, err
+	}
+	return k.Items(l), nil
 }
 
 // addPolicy adds a policy (user's or generated) to the snapshot, once.
@@ -129,14 +100,5 @@ func (b *snapshotBuilder) addPolicy(o client.Object) {
 		return
 	}
 	b.policies[key] = true
-	switch p := o.(type) {
-	case *egv1a1.SecurityPolicy:
-		b.snap.SecurityPolicies = append(b.snap.SecurityPolicies, *p)
-	case *egv1a1.BackendTrafficPolicy:
-		b.snap.BackendTrafficPolicies = append(b.snap.BackendTrafficPolicies, *p)
-	case *egv1a1.ClientTrafficPolicy:
-		b.snap.ClientTrafficPolicies = append(b.snap.ClientTrafficPolicies, *p)
-	case *egv1a1.EnvoyExtensionPolicy:
-		b.snap.EnvoyExtensionPolicies = append(b.snap.EnvoyExtensionPolicies, *p)
-	}
+	b.snap.AddPolicy(o)
 }

@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/discovery"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -53,76 +51,6 @@ func newPrerequisiteWatcher(mgr ctrl.Manager, opts Options) (*prerequisiteWatche
 	}
 	w.units = w.setupUnits()
 	return w, nil
-}
-
-// setupUnits lists what the operator sets up: field indexes before the controllers that use
-// them, each with the kinds it needs.
-func (w *prerequisiteWatcher) setupUnits() []*setupUnit {
-	mgr, opts, prereqs := w.mgr, w.opts, w.opts.prereqs
-	c := mgr.GetClient()
-	applier := NewApplier(c, mgr.GetScheme())
-	applier.served, applier.servedObject = prereqs.listServed, prereqs.objectServed
-	status := &statusWriter{client: c, reader: mgr.GetAPIReader(), now: metav1.Now, written: newWritten()}
-	recorder := mgr.GetEventRecorder("inferencepool-operator")
-	base := []*apiSet{&gatewayAPIs, &operatorAPIs}
-	all := []*apiSet{&gatewayAPIs, &operatorAPIs, &inferencePoolAPIs, &envoyGatewayAPIs}
-
-	gatewayIndexes := &setupUnit{name: "Gateway API indexes", needs: base, setup: func(ctx context.Context) error {
-		return setupGatewayAPIIndexes(ctx, mgr)
-	}}
-	egIndexes := &setupUnit{name: "Envoy Gateway indexes", needs: []*apiSet{&envoyGatewayAPIs}, setup: func(ctx context.Context) error {
-		if err := setupPolicyIndexes(ctx, mgr); err != nil {
-			return err
-		}
-		prereqs.markIndexed(&envoyGatewayAPIs)
-		return nil
-	}}
-	poolIndexes := &setupUnit{name: "InferencePool indexes", needs: []*apiSet{&inferencePoolAPIs}, setup: func(ctx context.Context) error {
-		return setupInferencePoolIndexes(ctx, mgr)
-	}}
-	btlsIndexes := &setupUnit{name: "BackendTLSPolicy indexes", needs: []*apiSet{&backendTLSPolicyAPIs}, setup: func(ctx context.Context) error {
-		if err := setupSourceIndexes(ctx, mgr, &gwapiv1.BackendTLSPolicy{}); err != nil {
-			return err
-		}
-		prereqs.markIndexed(&backendTLSPolicyAPIs)
-		return nil
-	}}
-	indexes := []*setupUnit{gatewayIndexes, egIndexes, poolIndexes}
-
-	gateways := &GatewayReconciler{Client: c, Applier: applier, Status: status, Recorder: recorder, Options: opts}
-	pools := &InferencePoolReconciler{Client: c, Applier: applier, Status: status, Recorder: recorder, Options: opts}
-	var gatewayController, poolController controller.Controller
-	gatewayUnit := &setupUnit{name: "Gateway controller", needs: base, after: []*setupUnit{gatewayIndexes}, setup: func(context.Context) (err error) {
-		gatewayController, err = gateways.SetupWithManager(mgr, w.gatewayEvents)
-		return err
-	}}
-	poolUnit := &setupUnit{name: "InferencePool controller", needs: all, after: indexes, setup: func(context.Context) (err error) {
-		poolController, err = pools.SetupWithManager(mgr)
-		return err
-	}}
-	units := []*setupUnit{
-		gatewayIndexes, egIndexes, poolIndexes, btlsIndexes,
-		{name: "GatewayClass controller", needs: base, after: []*setupUnit{gatewayIndexes}, setup: func(context.Context) error {
-			return (&GatewayClassReconciler{Client: c, Status: status, Recorder: recorder, Options: opts}).SetupWithManager(mgr, w.classEvents)
-		}},
-		gatewayUnit,
-		{name: "Gateway controller's Envoy Gateway watches", needs: append(base, &envoyGatewayAPIs), after: []*setupUnit{gatewayUnit, egIndexes}, setup: func(context.Context) error {
-			return gateways.watchEnvoyGateway(gatewayController, mgr.GetCache())
-		}},
-		{name: "HTTPRoute controller", needs: all, after: indexes, setup: func(context.Context) error {
-			return (&HTTPRouteReconciler{Client: c, Applier: applier, Status: status, Recorder: recorder, Options: opts}).SetupWithManager(mgr)
-		}},
-		poolUnit,
-		{name: "InferencePool controller's BackendTLSPolicy watch", needs: append(all, &backendTLSPolicyAPIs), after: []*setupUnit{poolUnit, btlsIndexes}, setup: func(context.Context) error {
-			return pools.watchBackendTLSPolicies(poolController, mgr.GetCache())
-		}},
-	}
-	for _, kind := range translate.PolicyKinds {
-		units = append(units, &setupUnit{name: kind + " controller", needs: all, after: indexes, setup: func(context.Context) error {
-			return (&PolicyReconciler{Kind: kind, Client: c, Applier: applier, Status: status, Recorder: recorder, Options: opts}).SetupWithManager(mgr)
-		}})
-	}
-	return units
 }
 
 // ready tells whether u can be set up now.

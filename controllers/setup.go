@@ -5,11 +5,14 @@ import (
 	"errors"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate"
+	"github.com/inferencepool-operator/inferencepool-operator/controllers/writepath"
 )
 
 // LeaderElectionID is the name of the Lease the manager's replicas elect their leader with. It is
@@ -17,29 +20,11 @@ import (
 // InferencePoolOperatorNoLeader alert (config/prometheus) selects.
 const LeaderElectionID = "inferencepool-operator.inferencepool-operator.io"
 
-// Options configure the operator's controllers.
-type Options struct {
-	// DefaultEnvoyGatewayClass is the Envoy Gateway GatewayClass used by the generated Gateways
-	// of a GatewayClass that has no parameters (flag --envoy-gateway-class).
-	DefaultEnvoyGatewayClass string
-	// ClusterDomain is the cluster's DNS suffix, for the EPP's FQDN (flag --cluster-domain).
-	ClusterDomain string
-	// PrerequisiteCheckInterval is how often the operator asks the API server whether the CRDs
-	// it needs are served (default 5s); a missing one is picked up within it.
-	PrerequisiteCheckInterval time.Duration
-
-	// prereqs is what the API server serves of the prerequisites (set by SetupWithManager).
-	prereqs *prerequisites
-	// apiReader reads the API server directly, for referenced objects the cache does not hold
-	// yet (set by SetupWithManager).
-	apiReader client.Reader
-}
-
-// SetupWithManager registers the operator's controllers, each with its field indexes, as soon as
+// Setup registers the operator's controllers, each with its field indexes, as soon as
 // the API server serves the kinds it needs (prerequisites.go): those served now at once, the
 // others when they appear. It adds a readiness check per prerequisite (gateway-api-crds,
 // operator-crd, envoy-gateway-crds, inferencepool-crd).
-func SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error {
+func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	if opts.ClusterDomain == "" {
 		opts.ClusterDomain = translate.DefaultClusterDomain
 	}
@@ -89,4 +74,74 @@ func ManagerOptions(opts ctrl.Options) ctrl.Options {
 	}
 	opts.Cache = cacheOptions(opts.Cache)
 	return opts
+}
+
+// setupUnits lists what the operator sets up: field indexes before the controllers that use
+// them, each with the kinds it needs.
+func (w *prerequisiteWatcher) setupUnits() []*setupUnit {
+	mgr, opts, prereqs := w.mgr, w.opts, w.opts.prereqs
+	c := mgr.GetClient()
+	applier := writepath.New(c, mgr.GetScheme(), indexSource)
+	applier.ServedList, applier.ServedObject = prereqs.listServed, prereqs.objectServed
+	status := writepath.NewStatusWriter(c, mgr.GetAPIReader(), metav1.Now)
+	recorder := mgr.GetEventRecorder("inferencepool-operator")
+	base := []*apiSet{&gatewayAPIs, &operatorAPIs}
+	all := []*apiSet{&gatewayAPIs, &operatorAPIs, &inferencePoolAPIs, &envoyGatewayAPIs}
+
+	gatewayIndexes := &setupUnit{name: "Gateway API indexes", needs: base, setup: func(ctx context.Context) error {
+		return setupGatewayAPIIndexes(ctx, mgr)
+	}}
+	egIndexes := &setupUnit{name: "Envoy Gateway indexes", needs: []*apiSet{&envoyGatewayAPIs}, setup: func(ctx context.Context) error {
+		if err := setupPolicyIndexes(ctx, mgr); err != nil {
+			return err
+		}
+		prereqs.markIndexed(&envoyGatewayAPIs)
+		return nil
+	}}
+	poolIndexes := &setupUnit{name: "InferencePool indexes", needs: []*apiSet{&inferencePoolAPIs}, setup: func(ctx context.Context) error {
+		return setupInferencePoolIndexes(ctx, mgr)
+	}}
+	btlsIndexes := &setupUnit{name: "BackendTLSPolicy indexes", needs: []*apiSet{&backendTLSPolicyAPIs}, setup: func(ctx context.Context) error {
+		if err := setupSourceIndexes(ctx, mgr, &gwapiv1.BackendTLSPolicy{}); err != nil {
+			return err
+		}
+		prereqs.markIndexed(&backendTLSPolicyAPIs)
+		return nil
+	}}
+	indexes := []*setupUnit{gatewayIndexes, egIndexes, poolIndexes}
+
+	gateways := &GatewayReconciler{Client: c, Applier: applier, Status: status, Recorder: recorder, Options: opts}
+	pools := &InferencePoolReconciler{Client: c, Applier: applier, Status: status, Recorder: recorder, Options: opts}
+	var gatewayController, poolController controller.Controller
+	gatewayUnit := &setupUnit{name: "Gateway controller", needs: base, after: []*setupUnit{gatewayIndexes}, setup: func(context.Context) (err error) {
+		gatewayController, err = gateways.SetupWithManager(mgr, w.gatewayEvents)
+		return err
+	}}
+	poolUnit := &setupUnit{name: "InferencePool controller", needs: all, after: indexes, setup: func(context.Context) (err error) {
+		poolController, err = pools.SetupWithManager(mgr)
+		return err
+	}}
+	units := []*setupUnit{
+		gatewayIndexes, egIndexes, poolIndexes, btlsIndexes,
+		{name: "GatewayClass controller", needs: base, after: []*setupUnit{gatewayIndexes}, setup: func(context.Context) error {
+			return (&GatewayClassReconciler{Client: c, Status: status, Recorder: recorder, Options: opts}).SetupWithManager(mgr, w.classEvents)
+		}},
+		gatewayUnit,
+		{name: "Gateway controller's Envoy Gateway watches", needs: append(base, &envoyGatewayAPIs), after: []*setupUnit{gatewayUnit, egIndexes}, setup: func(context.Context) error {
+			return gateways.watchEnvoyGateway(gatewayController, mgr.GetCache())
+		}},
+		{name: "HTTPRoute controller", needs: all, after: indexes, setup: func(context.Context) error {
+			return (&HTTPRouteReconciler{Client: c, Applier: applier, Status: status, Recorder: recorder, Options: opts}).SetupWithManager(mgr)
+		}},
+		poolUnit,
+		{name: "InferencePool controller's BackendTLSPolicy watch", needs: append(all, &backendTLSPolicyAPIs), after: []*setupUnit{poolUnit, btlsIndexes}, setup: func(context.Context) error {
+			return pools.watchBackendTLSPolicies(poolController, mgr.GetCache())
+		}},
+	}
+	for _, kind := range translate.PolicyKinds {
+		units = append(units, &setupUnit{name: kind + " controller", needs: all, after: indexes, setup: func(context.Context) error {
+			return (&PolicyReconciler{Kind: kind, Client: c, Applier: applier, Status: status, Recorder: recorder, Options: opts}).SetupWithManager(mgr)
+		}})
+	}
+	return units
 }

@@ -34,7 +34,7 @@ func TestStartsWithoutAPIServer(t *testing.T) {
 	if err != nil {
 		t.Fatalf("creating the manager without an API server: %v", err)
 	}
-	if err := SetupWithManager(t.Context(), mgr, Options{PrerequisiteCheckInterval: time.Hour}); err != nil {
+	if err := Setup(t.Context(), mgr, Options{PrerequisiteCheckInterval: time.Hour}); err != nil {
 		t.Fatalf("setting up without an API server: %v", err)
 	}
 }

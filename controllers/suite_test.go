@@ -143,7 +143,7 @@ func startOperator() (*suiteOperator, error) {
 		return nil, fmt.Errorf("creating the manager: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	if err := SetupWithManager(ctx, mgr, Options{DefaultEnvoyGatewayClass: testEnvoyGatewayClass}); err != nil {
+	if err := Setup(ctx, mgr, Options{DefaultEnvoyGatewayClass: testEnvoyGatewayClass}); err != nil {
 		cancel()
 		return nil, fmt.Errorf("setting up the controllers: %w", err)
 	}

@@ -289,7 +289,7 @@ func TestUserPolicySteadyStateMakesNoWrites(t *testing.T) {
 		mustCreate(t, p)
 	}
 	for _, p := range policies {
-		waitGenerated(t, policyObjects()[kindOf(p)].DeepCopyObject().(client.Object), client.ObjectKey{Namespace: ns, Name: translate.CarriedPolicyName(p.GetName())})
+		waitGenerated(t, translate.PolicyKindOf(kindOf(p)).New(), client.ObjectKey{Namespace: ns, Name: translate.CarriedPolicyName(p.GetName())})
 		obj := p
 		eventually(t, func() error {
 			if err := get(obj, client.ObjectKeyFromObject(obj)); err != nil {

@@ -56,7 +56,7 @@ func ruleBackendRefs(s *Snapshot, route *gwapiv1.HTTPRoute, ruleName string, ref
 		if IsPoolRef(ref.BackendObjectReference) {
 			t.isRef = true
 			t.nn = types.NamespacedName{Namespace: RefNamespace(ref.BackendObjectReference, route.Namespace), Name: string(ref.Name)}
-			if p := s.Pool(t.nn); p != nil && len(p.Spec.TargetPorts) > 0 && s.PoolRefPermitted(route, t.nn) {
+			if p := s.usablePool(route, t.nn); p != nil {
 				t.pool = p
 				for _, tp := range p.Spec.TargetPorts {
 					t.ports = append(t.ports, int32(tp.Number))

@@ -56,15 +56,8 @@ type refusal struct {
 }
 
 func mergeTypeOf(p UserPolicy) *egv1a1.MergeType {
-	switch o := p.Object.(type) {
-	case *egv1a1.BackendTrafficPolicy:
-		return o.Spec.MergeType
-	case *egv1a1.EnvoyExtensionPolicy:
-		return o.Spec.MergeType
-	case *egv1a1.SecurityPolicy:
-		return o.Spec.MergeType
-	}
-	return nil
+	_, mt, _ := policyParts(p.Object)
+	return mt
 }
 
 // poolTrafficSpec is the spec of the operator's BackendTrafficPolicy for rules with holders h.

@@ -106,7 +106,7 @@ func rulePools(s *Snapshot, route *gwapiv1.HTTPRoute, rule gwapiv1.HTTPRouteRule
 			continue
 		}
 		nn := types.NamespacedName{Namespace: RefNamespace(br.BackendObjectReference, route.Namespace), Name: string(br.Name)}
-		if p := s.Pool(nn); p != nil && len(p.Spec.TargetPorts) > 0 && s.PoolRefPermitted(route, nn) && !containsNN(out, nn) {
+		if s.usablePool(route, nn) != nil && !containsNN(out, nn) {
 			out = append(out, nn)
 		}
 	}

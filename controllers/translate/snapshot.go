@@ -148,6 +148,16 @@ func (s *Snapshot) PoolRefPermitted(route *gwapiv1.HTTPRoute, pool types.Namespa
 		InferenceGroup, InferencePoolKind, pool.Namespace, pool.Name)
 }
 
+// usablePool returns the pool nn when route may send traffic to it: it exists, has target
+// ports, and route may reference it. A reference to any other becomes a Service that cannot
+// exist (design.md §10).
+func (s *Snapshot) usablePool(route *gwapiv1.HTTPRoute, nn types.NamespacedName) *giev1.InferencePool {
+	if p := s.Pool(nn); p != nil && len(p.Spec.TargetPorts) > 0 && s.PoolRefPermitted(route, nn) {
+		return p
+	}
+	return nil
+}
+
 // RoutesUsingPool lists the routes on our Gateways whose rules reference pool with permission,
 // sorted by namespace and name.
 func (s *Snapshot) RoutesUsingPool(pool types.NamespacedName) []*gwapiv1.HTTPRoute {

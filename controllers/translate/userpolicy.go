@@ -33,15 +33,8 @@ type UserPolicy struct {
 
 // Targets are the policy's targetRef(s) and targetSelectors.
 func (p UserPolicy) Targets() egv1a1.PolicyTargetReferences {
-	switch o := p.Object.(type) {
-	case *egv1a1.SecurityPolicy:
-		return o.Spec.PolicyTargetReferences
-	case *egv1a1.BackendTrafficPolicy:
-		return o.Spec.PolicyTargetReferences
-	case *egv1a1.ClientTrafficPolicy:
-		return o.Spec.PolicyTargetReferences
-	case *egv1a1.EnvoyExtensionPolicy:
-		return o.Spec.PolicyTargetReferences
+	if refs, _, _ := policyParts(p.Object); refs != nil {
+		return *refs
 	}
 	return egv1a1.PolicyTargetReferences{}
 }
@@ -71,26 +64,10 @@ func (s *Snapshot) UserPolicies(kind string) []UserPolicy {
 // policiesOfKind lists the snapshot's policies of kind, the user's and the generated ones, as
 // pointers into the snapshot.
 func (s *Snapshot) policiesOfKind(kind string) []client.Object {
-	var out []client.Object
-	switch kind {
-	case KindSecurityPolicy:
-		for i := range s.SecurityPolicies {
-			out = append(out, &s.SecurityPolicies[i])
-		}
-	case KindBackendTrafficPolicy:
-		for i := range s.BackendTrafficPolicies {
-			out = append(out, &s.BackendTrafficPolicies[i])
-		}
-	case KindClientTrafficPolicy:
-		for i := range s.ClientTrafficPolicies {
-			out = append(out, &s.ClientTrafficPolicies[i])
-		}
-	case KindEnvoyExtensionPolicy:
-		for i := range s.EnvoyExtensionPolicies {
-			out = append(out, &s.EnvoyExtensionPolicies[i])
-		}
+	if k := PolicyKindOf(kind); k != nil {
+		return k.inSnapshot(s)
 	}
-	return out
+	return nil
 }
 
 // generatedOfKind lists the snapshot's generated policies of kind.
@@ -140,15 +117,6 @@ func (s *Snapshot) generatedPolicy(kind, ns, name string) client.Object {
 // PolicyStatusOf points at the status of a policy of a carried-over kind (nil for another
 // object).
 func PolicyStatusOf(obj client.Object) *gwapiv1.PolicyStatus {
-	switch p := obj.(type) {
-	case *egv1a1.SecurityPolicy:
-		return &p.Status
-	case *egv1a1.BackendTrafficPolicy:
-		return &p.Status
-	case *egv1a1.ClientTrafficPolicy:
-		return &p.Status
-	case *egv1a1.EnvoyExtensionPolicy:
-		return &p.Status
-	}
-	return nil
+	_, _, status := policyParts(obj)
+	return status
 }

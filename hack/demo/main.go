@@ -203,7 +203,7 @@ func startOperator(ctx context.Context, cfg *rest.Config, egClass string) (<-cha
 	if err != nil {
 		return nil, err
 	}
-	if err := controllers.SetupWithManager(ctx, mgr, controllers.Options{DefaultEnvoyGatewayClass: egClass}); err != nil {
+	if err := controllers.Setup(ctx, mgr, controllers.Options{DefaultEnvoyGatewayClass: egClass}); err != nil {
 		return nil, err
 	}
 	done := make(chan error, 1)

@@ -52,7 +52,7 @@ func TestAlertMetricsAreServed(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	if err := controllers.SetupWithManager(ctx, mgr, controllers.Options{DefaultEnvoyGatewayClass: "eg"}); err != nil {
+	if err := controllers.Setup(ctx, mgr, controllers.Options{DefaultEnvoyGatewayClass: "eg"}); err != nil {
 		cancel()
 		t.Fatal(err)
 	}

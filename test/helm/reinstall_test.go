@@ -89,7 +89,7 @@ func startInProcessOperator(t *testing.T, cfg *rest.Config) *inProcessOperator {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	op.cancel = cancel
-	if err := controllers.SetupWithManager(ctx, mgr, controllers.Options{DefaultEnvoyGatewayClass: "eg"}); err != nil {
+	if err := controllers.Setup(ctx, mgr, controllers.Options{DefaultEnvoyGatewayClass: "eg"}); err != nil {
 		cancel()
 		t.Fatal(err)
 	}

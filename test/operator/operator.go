@@ -97,7 +97,7 @@ func Start(ctx context.Context, admin *rest.Config, opts Options) (*Operator, er
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	op.cancel = cancel
-	if err := controllers.SetupWithManager(runCtx, mgr, controllers.Options{DefaultEnvoyGatewayClass: opts.EnvoyGatewayClass}); err != nil {
+	if err := controllers.Setup(runCtx, mgr, controllers.Options{DefaultEnvoyGatewayClass: opts.EnvoyGatewayClass}); err != nil {
 		cancel()
 		op.closeLog()
 		return nil, fmt.Errorf("operator controllers: %w", err)

@@ -143,7 +143,7 @@ func TestOperatorWaitsForItsPrerequisites(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	if err := controllers.SetupWithManager(ctx, mgr, controllers.Options{DefaultEnvoyGatewayClass: "eg", PrerequisiteCheckInterval: 300 * time.Millisecond}); err != nil {
+	if err := controllers.Setup(ctx, mgr, controllers.Options{DefaultEnvoyGatewayClass: "eg", PrerequisiteCheckInterval: 300 * time.Millisecond}); err != nil {
 		t.Fatalf("setting up with missing CRDs: %v", err)
 	}
 	stopped := make(chan error, 1)

@@ -24,6 +24,7 @@ import (
 var emitters = []string{
 	"github.com/inferencepool-operator/inferencepool-operator/controllers",
 	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate",
+	"github.com/inferencepool-operator/inferencepool-operator/controllers/writepath",
 }
 
 // emitted finds every constant string that reaches a reason: an argument bound to a parameter

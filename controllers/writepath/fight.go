@@ -1,11 +1,10 @@
-package controllers
+package writepath
 
 import (
 	"bytes"
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -18,48 +17,40 @@ import (
 // answered by another change: reverting at once would make the two a hot loop of writes. The
 // operator reverts the first change at once (a user's stray edit), and each further change of
 // the same object within fightWindow only after a delay that doubles (fightBaseDelay,
-// 2x, 4x, ... up to fightMaxDelay); it says so once per fight, naming the other manager and the
+// 2x, 4x, ... up to FightMaxDelay); it says so once per fight, naming the other manager and the
 // fields, in a Warning event on the source.
 const (
 	fightBaseDelay = time.Second
-	fightMaxDelay  = 5 * time.Minute
+	// FightMaxDelay is the longest a revert waits.
+	FightMaxDelay = 5 * time.Minute
 	// fightWindow is how long after its last revert an object counts as still fought over.
 	fightWindow = 10 * time.Minute
 )
 
-// fights tracks, per generated object, the reverts of other managers' changes.
-type fights struct {
-	mu  sync.Mutex
-	by  map[string]*fight
-	now func() time.Time
-}
-
+// fight counts the reverts of another manager's changes of one object (memory.go holds it).
 type fight struct {
 	reverts int
 	last    time.Time
 	warned  bool
 }
 
-func newFights(now func() time.Time) *fights {
-	return &fights{by: map[string]*fight{}, now: now}
-}
-
 // admit tells whether the object key may be reverted now; if not, how long to wait. When it
 // may, the revert is counted, and warn is true the first time the object is fought over (its
 // second revert within fightWindow).
-func (f *fights) admit(key string) (ok bool, wait time.Duration, warn bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	now := f.now()
-	ft := f.by[key]
+func (m *memory) admit(key string) (ok bool, wait time.Duration, warn bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.now()
+	r := m.of(key)
+	ft := r.fight
 	if ft == nil || now.Sub(ft.last) > fightWindow {
 		ft = &fight{}
-		f.by[key] = ft
+		r.fight = ft
 	}
 	if ft.reverts > 0 {
 		delay := fightBaseDelay << min(ft.reverts-1, 20)
-		if delay > fightMaxDelay {
-			delay = fightMaxDelay
+		if delay > FightMaxDelay {
+			delay = FightMaxDelay
 		}
 		if next := ft.last.Add(delay); now.Before(next) {
 			return false, next.Sub(now), false
@@ -75,20 +66,13 @@ func (f *fights) admit(key string) (ok bool, wait time.Duration, warn bool) {
 }
 
 // nextDelay is how long the next revert of key will wait after this one (for the event).
-func (f *fights) nextDelay(key string) time.Duration {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if ft := f.by[key]; ft != nil {
-		return min(fightBaseDelay<<min(ft.reverts-1, 20), fightMaxDelay)
+func (m *memory) nextDelay(key string) time.Duration {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if r := m.by[key]; r != nil && r.fight != nil {
+		return min(fightBaseDelay<<min(r.fight.reverts-1, 20), FightMaxDelay)
 	}
 	return fightBaseDelay
-}
-
-// forget drops the record of key (its object was deleted or is not desired any more).
-func (f *fights) forget(key string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	delete(f.by, key)
 }
 
 // otherManagers describes the spec fields that managers other than the operator own on an

@@ -1,4 +1,4 @@
-package controllers
+package writepath
 
 import (
 	"context"
@@ -9,10 +9,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
@@ -31,26 +29,26 @@ type Applier struct {
 	// Client reads from the informer cache and writes to the API server.
 	Client client.Client
 	Scheme *runtime.Scheme
-	// fights paces the reverts of objects another controller keeps changing (fight.go).
-	fights *fights
-	// served tells whether the API server serves a list's kind, servedObject an object's (nil:
-	// all are).
-	served       func(client.ObjectList) bool
-	servedObject func(client.Object) bool
-	// written skips rewriting what the cache does not show yet (written.go).
-	written *written
-	// applied skips converting and comparing what is known to be in place (applied.go).
-	applied *applied
+	// ServedList tells whether the API server serves a list's kind, ServedObject an object's
+	// (nil: all are).
+	ServedList   func(client.ObjectList) bool
+	ServedObject func(client.Object) bool
+	// sourceIndex is the field index of generated objects by their source annotation.
+	sourceIndex string
+	// memory is what it remembers of each generated object (memory.go): the write the cache has
+	// not seen yet, what is known to be in place, the reverts of another manager's changes.
+	memory *memory
 }
 
-// NewApplier returns an Applier writing with c.
-func NewApplier(c client.Client, scheme *runtime.Scheme) *Applier {
-	return &Applier{Client: c, Scheme: scheme, fights: newFights(time.Now), written: newWritten(), applied: newApplied()}
+// New returns an Applier writing with c. sourceIndex is the name of the field index of
+// generated objects by their source annotation (translate.AnnotationSource), which pruning lists by.
+func New(c client.Client, scheme *runtime.Scheme, sourceIndex string) *Applier {
+	return &Applier{Client: c, Scheme: scheme, sourceIndex: sourceIndex, memory: newMemory(time.Now)}
 }
 
-// ensured is what Ensure did.
-type ensured struct {
-	wrote bool
+// Ensured is what Ensure did.
+type Ensured struct {
+	Wrote bool
 	// retryAfter is set when reverting another manager's change waits its turn (fight.go).
 	retryAfter time.Duration
 	// fought describes the other managers and their fields the first time the object is
@@ -61,25 +59,25 @@ type ensured struct {
 
 // Ensure makes the object desired exist as rendered. It reports what it did, and returns
 // ErrForeignObject (wrapped) when an unmanaged object holds the name.
-func (a *Applier) Ensure(ctx context.Context, desired client.Object) (ensured, error) {
-	var res ensured
+func (a *Applier) Ensure(ctx context.Context, desired client.Object) (Ensured, error) {
+	var res Ensured
 	gvk, err := apiutil.GVKForObject(desired, a.Scheme)
 	if err != nil {
 		return res, err
 	}
-	key := a.key(desired)
+	key := a.Key(desired)
 	fp, err := fingerprint(desired)
 	if err != nil {
 		return res, err
 	}
-	// The apply map is built only when something is to be compared or written (applied.go).
+	// The apply map is built only when something is to be compared or written (memory.go).
 	var want map[string]any
-	hash, known := a.applied.hashOf(key, fp)
+	hash, known := a.memory.hashOf(key, fp)
 	if !known {
 		if want, hash, err = applyMapOf(desired); err != nil {
 			return res, err
 		}
-		a.applied.want(key, fp, hash)
+		a.memory.want(key, fp, hash)
 	}
 
 	existing, err := a.Scheme.New(gvk)
@@ -90,21 +88,21 @@ func (a *Applier) Ensure(ctx context.Context, desired client.Object) (ensured, e
 	err = a.Client.Get(ctx, client.ObjectKeyFromObject(desired), existingObj)
 	switch {
 	case apierrors.IsNotFound(err):
-		if a.written.stale(key, "", hash) {
+		if a.memory.stale(key, "", hash) {
 			// Created a moment ago; look again shortly in case it was deleted since.
 			res.retryAfter = createdRecheck
 			return res, nil
 		}
 	case err != nil:
 		return res, err
-	case a.written.stale(key, existingObj.GetResourceVersion(), hash):
+	case a.memory.stale(key, existingObj.GetResourceVersion(), hash):
 		return res, nil // the cache has not seen this write of ours yet
 	default:
 		if existingObj.GetLabels()[translate.LabelManagedBy] != translate.ManagedByValue {
 			return res, fmt.Errorf("%s %s: %w", gvk.Kind, client.ObjectKeyFromObject(desired), ErrForeignObject)
 		}
 		rv := existingObj.GetResourceVersion()
-		if a.applied.holds(key, rv, hash) {
+		if a.memory.holds(key, rv, hash) {
 			return res, nil // nobody has written it since it was found or made as wanted
 		}
 		if want == nil {
@@ -125,19 +123,19 @@ func (a *Applier) Ensure(ctx context.Context, desired client.Object) (ensured, e
 					return res, err
 				}
 				if holdsFields(have, want, true) {
-					a.applied.recordHolds(key, rv, hash)
+					a.memory.recordHolds(key, rv, hash)
 					return res, nil
 				}
 			}
 			// What the operator wants has not changed, yet the object differs: someone else
 			// changed it. Revert, paced when it keeps happening.
-			ok, wait, warn := a.fights.admit(key)
+			ok, wait, warn := a.memory.admit(key)
 			if !ok {
 				res.retryAfter = wait
 				return res, nil
 			}
 			if warn {
-				res.fought, res.nextRevert = otherManagers(existingObj.GetManagedFields()), a.fights.nextDelay(key)
+				res.fought, res.nextRevert = otherManagers(existingObj.GetManagedFields()), a.memory.nextDelay(key)
 			}
 		}
 		if err := a.revert(ctx, existingObj, foreign); err != nil {
@@ -156,9 +154,9 @@ func (a *Applier) Ensure(ctx context.Context, desired client.Object) (ensured, e
 		client.FieldOwner(translate.FieldManager), client.ForceOwnership); err != nil {
 		return res, fmt.Errorf("applying %s %s: %w", gvk.Kind, client.ObjectKeyFromObject(desired), err)
 	}
-	a.written.record(key, existingObj.GetResourceVersion(), hash)
-	a.applied.recordHolds(key, u.GetResourceVersion(), hash) // the apply's response is the object written
-	res.wrote = true
+	a.memory.recordWrite(key, existingObj.GetResourceVersion(), hash)
+	a.memory.recordHolds(key, u.GetResourceVersion(), hash) // the apply's response is the object written
+	res.Wrote = true
 	return res, nil
 }
 
@@ -177,24 +175,24 @@ func applyMapOf(desired client.Object) (map[string]any, string, error) {
 	return want, hash, nil
 }
 
-// foreignRecheck is how soon a source is reconciled again while an object the operator does not
+// ForeignRecheck is how soon a source is reconciled again while an object the operator does not
 // own holds the name of one it generates.
-const foreignRecheck = 15 * time.Second
+const ForeignRecheck = 15 * time.Second
 
 // createdRecheck is how soon a source is reconciled again when the object it created a moment
 // ago is not in the cache yet.
 const createdRecheck = 2 * time.Second
 
-// ensureAll applies objs for the user's object source, recording a Warning event on it for
+// EnsureAll applies objs for the user's object source, recording a Warning event on it for
 // each name held by a foreign object, and one for each object another controller fights over.
-// It returns what a prune must keep (keepSet) and when to reconcile again for a revert that waits
+// It returns what a prune must keep (KeepSet) and when to reconcile again for a revert that waits
 // its turn (0: no need). Objects of kinds the API server does not serve are left out: nothing of
 // theirs can be written, and pruning skips those kinds.
-func ensureAll(ctx context.Context, a *Applier, rec events.EventRecorder, source client.Object, objs []client.Object) (keepSet, time.Duration, error) {
-	keep := keepSet{}
+func EnsureAll(ctx context.Context, a *Applier, rec events.EventRecorder, source client.Object, objs []client.Object) (KeepSet, time.Duration, error) {
+	keep := KeepSet{}
 	var retry time.Duration
 	for _, obj := range objs {
-		if a.servedObject != nil && !a.servedObject(obj) {
+		if a.ServedObject != nil && !a.ServedObject(obj) {
 			continue
 		}
 		res, err := a.Ensure(ctx, obj)
@@ -206,51 +204,51 @@ func ensureAll(ctx context.Context, a *Applier, rec events.EventRecorder, source
 				// older name) stays until it is in place. Nothing maps the foreign object's
 				// events back to this source: look again in a while.
 				keep.holdKind(a.kindOf(obj))
-				if retry == 0 || foreignRecheck < retry {
-					retry = foreignRecheck
+				if retry == 0 || ForeignRecheck < retry {
+					retry = ForeignRecheck
 				}
 				continue
 			}
 			return nil, 0, err
 		}
-		keep[a.key(obj)] = true
+		keep[a.Key(obj)] = true
 		if res.retryAfter > 0 && (retry == 0 || res.retryAfter < retry) {
 			retry = res.retryAfter
 		}
 		if res.fought != "" {
 			rec.Eventf(source, obj, corev1.EventTypeWarning, "FieldManagerConflict", "Revert",
 				"%s keeps changing %s %s/%s, which the operator generates and reverts; it now reverts with a growing delay (next in %v, then doubling up to %v): stop the other controller from writing this object",
-				res.fought, obj.GetObjectKind().GroupVersionKind().Kind, obj.GetNamespace(), obj.GetName(), res.nextRevert, fightMaxDelay)
+				res.fought, obj.GetObjectKind().GroupVersionKind().Kind, obj.GetNamespace(), obj.GetName(), res.nextRevert, FightMaxDelay)
 		}
-		if res.wrote {
-			log.FromContext(ctx).V(1).Info("applied", "object", a.key(obj))
+		if res.Wrote {
+			log.FromContext(ctx).V(1).Info("applied", "object", a.Key(obj))
 		}
 	}
 	return keep, retry, nil
 }
 
-// keepSet is what a prune leaves in place: objects by "Kind/namespace/name", and whole kinds.
+// KeepSet is what a prune leaves in place: objects by "Kind/namespace/name", and whole kinds.
 // Every object a reconcile wants is applied before anything is pruned, so a renamed object (an
 // upgrade that changes a naming rule) exists under its new name before the old one goes.
-type keepSet map[string]bool
+type KeepSet map[string]bool
 
 // holdKind keeps every object of kind: one of its desired objects could not be written.
-func (k keepSet) holdKind(kind string) { k[kind+"/*"] = true }
+func (k KeepSet) holdKind(kind string) { k[kind+"/*"] = true }
 
 // keeps tells whether the prune leaves obj, of kind, whose key is key.
-func (k keepSet) keeps(kind, key string) bool { return k[key] || k[kind+"/*"] }
+func (k KeepSet) keeps(kind, key string) bool { return k[key] || k[kind+"/*"] }
 
 // PruneAll deletes, in every namespace and of each kind in lists the API server serves, the
-// objects generated from src (found through indexSource) whose "Kind/namespace/name" is not in
+// objects generated from src (found through the source index) whose "Kind/namespace/name" is not in
 // keep. lists are empty prototypes, shared by concurrent reconciles: each is copied before use.
-func (a *Applier) PruneAll(ctx context.Context, lists []client.ObjectList, src translate.Source, keep keepSet) error {
+func (a *Applier) PruneAll(ctx context.Context, lists []client.ObjectList, src translate.Source, keep KeepSet) error {
 	for _, proto := range lists {
-		if a.served != nil && !a.served(proto) {
+		if a.ServedList != nil && !a.ServedList(proto) {
 			continue
 		}
 		list := proto.DeepCopyObject().(client.ObjectList)
 		// Read-only: pruning reads names, annotations and UIDs, and deletes by them.
-		if err := a.Client.List(ctx, list, client.MatchingFields{indexSource: src.String()}, noDeepCopy); err != nil {
+		if err := a.Client.List(ctx, list, client.MatchingFields{a.sourceIndex: src.String()}, client.UnsafeDisableDeepCopy); err != nil {
 			return err
 		}
 		items, err := metaItems(list)
@@ -258,13 +256,11 @@ func (a *Applier) PruneAll(ctx context.Context, lists []client.ObjectList, src t
 			return err
 		}
 		for _, obj := range items {
-			if obj.GetAnnotations()[translate.AnnotationSource] != src.String() || keep.keeps(a.kindOf(obj), a.key(obj)) {
+			if obj.GetAnnotations()[translate.AnnotationSource] != src.String() || keep.keeps(a.kindOf(obj), a.Key(obj)) {
 				continue
 			}
 			uid := obj.GetUID()
-			a.fights.forget(a.key(obj))
-			a.written.forget(a.key(obj))
-			a.applied.forget(a.key(obj))
+			a.memory.forget(a.Key(obj))
 			err := a.Client.Delete(ctx, obj, client.Preconditions{UID: &uid})
 			if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 				return err
@@ -275,7 +271,7 @@ func (a *Applier) PruneAll(ctx context.Context, lists []client.ObjectList, src t
 }
 
 // key is "Kind/namespace/name" of obj, the unit of keep sets.
-func (a *Applier) key(obj client.Object) string {
+func (a *Applier) Key(obj client.Object) string {
 	return a.kindOf(obj) + "/" + obj.GetNamespace() + "/" + obj.GetName()
 }
 
@@ -355,9 +351,4 @@ func holdsFields(have, want any, top bool) bool {
 	default:
 		return reflect.DeepEqual(have, want)
 	}
-}
-
-// nnOf is the namespace/name of obj.
-func nnOf(obj metav1.Object) types.NamespacedName {
-	return types.NamespacedName{Namespace: obj.GetNamespace(), Name: obj.GetName()}
 }

@@ -1,4 +1,4 @@
-package controllers
+package writepath
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -20,17 +21,26 @@ import (
 	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate"
 )
 
-// statusWriter writes the status of the user's objects: only the parts the operator owns, only
+// StatusWriter writes the status of the user's objects: only the parts the operator owns, only
 // when they change, keeping lastTransitionTime unless a condition's status changes, and
 // re-reading from the API server on conflict.
-type statusWriter struct {
+type StatusWriter struct {
 	client client.Client
 	// reader reads straight from the API server, for the retry after a conflict.
 	reader client.Reader
 	now    func() metav1.Time
-	// written skips rewriting a status the cache does not show yet (written.go).
-	written *written
+	// memory skips rewriting a status the cache does not show yet (memory.go).
+	memory *memory
 }
+
+// NewStatusWriter returns a StatusWriter writing with c, re-reading with reader after a
+// conflict, stamping transitions with now.
+func NewStatusWriter(c client.Client, reader client.Reader, now func() metav1.Time) *StatusWriter {
+	return &StatusWriter{client: c, reader: reader, now: now, memory: newMemory(time.Now)}
+}
+
+// Now is the time the writer stamps transitions with.
+func (w *StatusWriter) Now() metav1.Time { return w.now() }
 
 // statusHash is a hash of obj's status, with the timestamps of its conditions left out (they are
 // carried over from the cache's copy, which may be stale).
@@ -68,9 +78,9 @@ func dropTimes(v any) any {
 	return v
 }
 
-// update runs mutate on obj and writes its status if mutate reports a change. On a conflict it
+// Update runs mutate on obj and writes its status if mutate reports a change. On a conflict it
 // re-reads obj from the API server and tries again. It returns whether it wrote.
-func (w *statusWriter) update(ctx context.Context, obj client.Object, mutate func() bool) (bool, error) {
+func (w *StatusWriter) Update(ctx context.Context, obj client.Object, mutate func() bool) (bool, error) {
 	wrote := false
 	first := true
 	key := fmt.Sprintf("%T/%s/%s/status", obj, obj.GetNamespace(), obj.GetName())
@@ -89,16 +99,14 @@ func (w *statusWriter) update(ctx context.Context, obj client.Object, mutate fun
 			return err
 		}
 		rv := obj.GetResourceVersion()
-		if w.written != nil && w.written.stale(key, rv, hash) {
+		if w.memory.stale(key, rv, hash) {
 			return nil // written already; the cache has not seen it yet
 		}
 		if err := w.client.Status().Update(ctx, obj); err != nil {
 			return err
 		}
 		wrote = true
-		if w.written != nil {
-			w.written.record(key, rv, hash)
-		}
+		w.memory.recordWrite(key, rv, hash)
 		return nil
 	})
 	if apierrors.IsNotFound(err) {
@@ -123,9 +131,9 @@ func setConditions(existing, desired []metav1.Condition, now metav1.Time) []meta
 	return out
 }
 
-// replaceCondition returns existing with the condition of desired's type replaced in place (or
+// ReplaceCondition returns existing with the condition of desired's type replaced in place (or
 // appended), keeping its lastTransitionTime when the status is unchanged.
-func replaceCondition(existing []metav1.Condition, desired metav1.Condition, now metav1.Time) []metav1.Condition {
+func ReplaceCondition(existing []metav1.Condition, desired metav1.Condition, now metav1.Time) []metav1.Condition {
 	out := append([]metav1.Condition(nil), existing...)
 	for i := range out {
 		if out[i].Type == desired.Type {
@@ -141,9 +149,9 @@ func replaceCondition(existing []metav1.Condition, desired metav1.Condition, now
 	return append(out, desired)
 }
 
-// writeGatewayStatus replaces the status of one of our Gateways with desired.
-func (w *statusWriter) writeGatewayStatus(ctx context.Context, gw *gwapiv1.Gateway, desired gwapiv1.GatewayStatus) (bool, error) {
-	return w.update(ctx, gw, func() bool {
+// WriteGatewayStatus replaces the status of one of our Gateways with desired.
+func (w *StatusWriter) WriteGatewayStatus(ctx context.Context, gw *gwapiv1.Gateway, desired gwapiv1.GatewayStatus) (bool, error) {
+	return w.Update(ctx, gw, func() bool {
 		now := w.now()
 		next := gwapiv1.GatewayStatus{Addresses: desired.Addresses}
 		next.Conditions = setConditions(gw.Status.Conditions, desired.Conditions, now)
@@ -203,10 +211,10 @@ func mergeParents[E any](existing, desired []E, ours func(E) bool, same func(a, 
 	return next
 }
 
-// writeRouteParents sets the route's status entries of our controller to desired, leaving the
+// WriteRouteParents sets the route's status entries of our controller to desired, leaving the
 // entries of other controllers untouched.
-func (w *statusWriter) writeRouteParents(ctx context.Context, route *gwapiv1.HTTPRoute, desired []gwapiv1.RouteParentStatus) (bool, error) {
-	return w.update(ctx, route, func() bool {
+func (w *StatusWriter) WriteRouteParents(ctx context.Context, route *gwapiv1.HTTPRoute, desired []gwapiv1.RouteParentStatus) (bool, error) {
+	return w.Update(ctx, route, func() bool {
 		next := mergeParents(route.Status.Parents, desired,
 			func(e gwapiv1.RouteParentStatus) bool { return string(e.ControllerName) == translate.ControllerName },
 			func(a, b gwapiv1.RouteParentStatus) bool {
@@ -224,10 +232,10 @@ func (w *statusWriter) writeRouteParents(ctx context.Context, route *gwapiv1.HTT
 	})
 }
 
-// writePoolParents sets the pool's status entries of our controller to desired, leaving the
+// WritePoolParents sets the pool's status entries of our controller to desired, leaving the
 // entries of other controllers untouched (parents is an atomic list: read, modify, write).
-func (w *statusWriter) writePoolParents(ctx context.Context, pool *giev1.InferencePool, desired []giev1.ParentStatus) (bool, error) {
-	return w.update(ctx, pool, func() bool {
+func (w *StatusWriter) WritePoolParents(ctx context.Context, pool *giev1.InferencePool, desired []giev1.ParentStatus) (bool, error) {
+	return w.Update(ctx, pool, func() bool {
 		next := mergeParents(pool.Status.Parents, desired,
 			func(e giev1.ParentStatus) bool { return string(e.ControllerName) == translate.ControllerName },
 			func(a, b giev1.ParentStatus) bool { return poolParentRefEqual(a.ParentRef, b.ParentRef) },
@@ -261,10 +269,10 @@ func poolParentRefEqual(a, b giev1.ParentReference) bool {
 // maxPolicyAncestors is Gateway API's limit on a policy's status.ancestors.
 const maxPolicyAncestors = 16
 
-// writePolicyAncestors sets the policy's status entries of our controller to desired, leaving
+// WritePolicyAncestors sets the policy's status entries of our controller to desired, leaving
 // the entries of other controllers untouched; ours are cut so that all fit Gateway API's limit.
-func (w *statusWriter) writePolicyAncestors(ctx context.Context, obj client.Object, desired []gwapiv1.PolicyAncestorStatus) (bool, error) {
-	return w.update(ctx, obj, func() bool {
+func (w *StatusWriter) WritePolicyAncestors(ctx context.Context, obj client.Object, desired []gwapiv1.PolicyAncestorStatus) (bool, error) {
+	return w.Update(ctx, obj, func() bool {
 		st := translate.PolicyStatusOf(obj)
 		if st == nil {
 			return false
