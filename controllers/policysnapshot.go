@@ -100,5 +100,5 @@ func (b *snapshotBuilder) addPolicy(o client.Object) {
 		return
 	}
 	b.policies[key] = true
-	b.snap.AddPolicy(o)
+	b.snap.Add(o)
 }

@@ -13,18 +13,12 @@ import (
 	"testing"
 
 	egv1a1 "github.com/envoyproxy/gateway/api/v1alpha1"
-	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/apimachinery/pkg/types"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	giev1 "sigs.k8s.io/gateway-api-inference-extension/api/v1"
-	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
-	gwapiv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
 	"sigs.k8s.io/yaml"
 
-	"github.com/inferencepool-operator/inferencepool-operator/api/v1alpha1"
 	"github.com/inferencepool-operator/inferencepool-operator/controllers"
 	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate"
 )
@@ -177,34 +171,8 @@ func decodeSnapshot(data []byte) (*translate.Snapshot, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%v\n%s", err, doc)
 		}
-		switch o := obj.(type) {
-		case *gwapiv1.GatewayClass:
-			snap.GatewayClasses = append(snap.GatewayClasses, *o)
-		case *v1alpha1.InferenceGatewayParameters:
-			snap.Parameters = append(snap.Parameters, *o)
-		case *gwapiv1.Gateway:
-			snap.Gateways = append(snap.Gateways, *o)
-		case *gwapiv1.HTTPRoute:
-			snap.HTTPRoutes = append(snap.HTTPRoutes, *o)
-		case *giev1.InferencePool:
-			snap.Pools = append(snap.Pools, *o)
-		case *gwapiv1beta1.ReferenceGrant:
-			snap.Grants = append(snap.Grants, *o)
-		case *corev1.Service:
-			snap.Services = append(snap.Services, *o)
-		case *discoveryv1.EndpointSlice:
-			snap.EndpointSlices = append(snap.EndpointSlices, *o)
-		case *corev1.Namespace:
-			snap.Namespaces = append(snap.Namespaces, *o)
-		case *egv1a1.SecurityPolicy:
-			snap.SecurityPolicies = append(snap.SecurityPolicies, *o)
-		case *egv1a1.BackendTrafficPolicy:
-			snap.BackendTrafficPolicies = append(snap.BackendTrafficPolicies, *o)
-		case *egv1a1.ClientTrafficPolicy:
-			snap.ClientTrafficPolicies = append(snap.ClientTrafficPolicies, *o)
-		case *egv1a1.EnvoyExtensionPolicy:
-			snap.EnvoyExtensionPolicies = append(snap.EnvoyExtensionPolicies, *o)
-		default:
+		o, ok := obj.(client.Object)
+		if !ok || !snap.Add(o) {
 			return nil, fmt.Errorf("unexpected kind %T", obj)
 		}
 	}

@@ -6,29 +6,19 @@ import (
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
-// PolicyKindInfo describes one of the Envoy Gateway policy kinds the operator carries over: how
-// to make one and a list of them, where its targets, merge type and status are, and which list of
-// a Snapshot holds them. Code that handles every carried-over kind goes through it, so a kind is
-// added in one place (policyKindInfos); what differs in meaning between kinds (what a carried copy
-// keeps, how the pool's policies merge them) stays with that meaning.
+// PolicyKindInfo describes one of the Envoy Gateway policy kinds the operator carries over: what
+// every SnapshotKind says, and where its targets, merge type and status are. Code that handles
+// every carried-over kind goes through it, so a kind is added in one place (policyKindInfos); what
+// differs in meaning between kinds (what a carried copy keeps, how the pool's policies merge
+// them) stays with that meaning.
 type PolicyKindInfo struct {
-	Kind string
-	// New returns an empty object, NewList an empty list, of the kind.
-	New     func() client.Object
-	NewList func() client.ObjectList
-	// Items points at the items of a list made by NewList.
-	Items func(client.ObjectList) []client.Object
+	*SnapshotKind
 	// parts points at an object's targets, merge type (nil for a kind without one) and status.
 	parts func(client.Object) (*egv1a1.PolicyTargetReferences, *egv1a1.MergeType, *gwapiv1.PolicyStatus)
-	// is tells whether an object is of the kind.
-	is func(client.Object) bool
-	// inSnapshot points at the Snapshot's objects of the kind; addTo appends a copy of one.
-	inSnapshot func(*Snapshot) []client.Object
-	addTo      func(*Snapshot, client.Object)
 }
 
-// describePolicyKind builds the PolicyKindInfo of kind from its Go types: T the object, L its
-// list, with the list's items, the Snapshot's slice, and the object's parts.
+// describePolicyKind builds the PolicyKindInfo of kind from its Go types (T the object, L its
+// list), its list's items, the Snapshot's slice, and the object's parts.
 func describePolicyKind[T any, PT interface {
 	*T
 	client.Object
@@ -37,26 +27,10 @@ func describePolicyKind[T any, PT interface {
 	client.ObjectList
 }](kind string, items func(PL) []T, slice func(*Snapshot) *[]T,
 	parts func(PT) (*egv1a1.PolicyTargetReferences, *egv1a1.MergeType, *gwapiv1.PolicyStatus)) *PolicyKindInfo {
-	pointers := func(list []T) []client.Object {
-		out := make([]client.Object, len(list))
-		for i := range list {
-			out[i] = PT(&list[i])
-		}
-		return out
-	}
 	return &PolicyKindInfo{
-		Kind:    kind,
-		New:     func() client.Object { return PT(new(T)) },
-		NewList: func() client.ObjectList { return PL(new(L)) },
-		Items:   func(l client.ObjectList) []client.Object { return pointers(items(l.(PL))) },
+		SnapshotKind: describeKind[T, PT, L, PL](kind, items, slice),
 		parts: func(o client.Object) (*egv1a1.PolicyTargetReferences, *egv1a1.MergeType, *gwapiv1.PolicyStatus) {
 			return parts(o.(PT))
-		},
-		is:         func(o client.Object) bool { _, ok := o.(PT); return ok },
-		inSnapshot: func(s *Snapshot) []client.Object { return pointers(*slice(s)) },
-		addTo: func(s *Snapshot, o client.Object) {
-			list := slice(s)
-			*list = append(*list, *o.(PT))
 		},
 	}
 }
@@ -107,14 +81,6 @@ func policyKindOfObject(obj client.Object) *PolicyKindInfo {
 		}
 	}
 	return nil
-}
-
-// AddPolicy appends a copy of obj, a policy of a carried-over kind, to the Snapshot's list of its
-// kind (and ignores any other object).
-func (s *Snapshot) AddPolicy(obj client.Object) {
-	if k := policyKindOfObject(obj); k != nil {
-		k.addTo(s, obj)
-	}
 }
 
 // policyParts points at the targets, merge type and status of a policy of a carried-over kind

@@ -2,6 +2,7 @@ package translate_test
 
 import (
 	"reflect"
+	"testing"
 
 	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate"
 )
@@ -60,4 +61,34 @@ func sameSnapshot(a, b *translate.Snapshot) bool {
 		}
 	}
 	return true
+}
+
+// SnapshotKinds describes every list of user's or generated objects a Snapshot holds, once: a
+// field added to Snapshot without its kind would be left out by the golden decoder and the scale
+// harness.
+func TestSnapshotKindsCoverTheSnapshot(t *testing.T) {
+	st := reflect.TypeOf(translate.Snapshot{})
+	covered := map[string]int{}
+	for _, k := range translate.SnapshotKinds {
+		s := &translate.Snapshot{}
+		if !s.Add(k.New()) {
+			t.Errorf("%s: Add refuses its own kind", k.Kind)
+			continue
+		}
+		v := reflect.ValueOf(s).Elem()
+		for i := 0; i < v.NumField(); i++ {
+			if st.Field(i).IsExported() && v.Field(i).Kind() == reflect.Slice && v.Field(i).Len() == 1 {
+				covered[st.Field(i).Name]++
+			}
+		}
+	}
+	for i := 0; i < st.NumField(); i++ {
+		f := st.Field(i)
+		if !f.IsExported() || f.Type.Kind() != reflect.Slice || f.Type.Elem().Kind() != reflect.Struct {
+			continue
+		}
+		if covered[f.Name] != 1 {
+			t.Errorf("Snapshot.%s is filled by %d of SnapshotKinds, want 1", f.Name, covered[f.Name])
+		}
+	}
 }

@@ -5,20 +5,13 @@ import (
 	"fmt"
 	"strings"
 
-	egv1a1 "github.com/envoyproxy/gateway/api/v1alpha1"
-	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
-	giev1 "sigs.k8s.io/gateway-api-inference-extension/api/v1"
-	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
-	gwapiv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
 
-	"github.com/inferencepool-operator/inferencepool-operator/api/v1alpha1"
 	"github.com/inferencepool-operator/inferencepool-operator/controllers"
 	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate"
 )
@@ -155,36 +148,17 @@ func (e *Expected) Counts() (objects, statuses int) {
 
 // listSnapshot reads every input of a translation from the API server.
 func listSnapshot(ctx context.Context, c client.Client) (*translate.Snapshot, error) {
-	var (
-		classes    gwapiv1.GatewayClassList
-		params     v1alpha1.InferenceGatewayParametersList
-		gateways   gwapiv1.GatewayList
-		routes     gwapiv1.HTTPRouteList
-		pools      giev1.InferencePoolList
-		grants     gwapiv1beta1.ReferenceGrantList
-		services   corev1.ServiceList
-		slices     discoveryv1.EndpointSliceList
-		security   egv1a1.SecurityPolicyList
-		btps       egv1a1.BackendTrafficPolicyList
-		ctps       egv1a1.ClientTrafficPolicyList
-		eeps       egv1a1.EnvoyExtensionPolicyList
-		namespaces corev1.NamespaceList
-	)
-	for _, l := range []client.ObjectList{&classes, &params, &gateways, &routes, &pools, &grants, &services, &slices,
-		&security, &btps, &ctps, &eeps, &namespaces} {
+	snap := &translate.Snapshot{DefaultEnvoyGatewayClass: defaultEnvoyGatewayClass, ClusterDomain: translate.DefaultClusterDomain}
+	for _, k := range translate.SnapshotKinds {
+		l := k.NewList()
 		if err := c.List(ctx, l); err != nil {
 			return nil, fmt.Errorf("listing %T: %w", l, err)
 		}
+		for _, o := range k.Items(l) {
+			snap.Add(o)
+		}
 	}
-	return &translate.Snapshot{
-		DefaultEnvoyGatewayClass: defaultEnvoyGatewayClass,
-		ClusterDomain:            translate.DefaultClusterDomain,
-		GatewayClasses:           classes.Items, Parameters: params.Items, Gateways: gateways.Items,
-		HTTPRoutes: routes.Items, Pools: pools.Items, Grants: grants.Items,
-		Services: services.Items, EndpointSlices: slices.Items,
-		SecurityPolicies: security.Items, BackendTrafficPolicies: btps.Items, ClientTrafficPolicies: ctps.Items,
-		EnvoyExtensionPolicies: eeps.Items, Namespaces: namespaces.Items,
-	}, nil
+	return snap, nil
 }
 
 // defaultEnvoyGatewayClass is the operator's --envoy-gateway-class, at its default.
