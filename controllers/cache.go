@@ -79,7 +79,7 @@ func keepForeignManagedFields(obj any) (any, error) {
 	return obj, nil
 }
 
-// slimService keeps of a user's Service what endpoint-picker resolution (translate/epp.go) and
+// slimService keeps of a user's Service what endpoint-picker resolution (translate/pool_epp.go) and
 // the shadow Service's name check read: identity, labels, annotations, owners, type and ports.
 // The operator's shadow Services stay whole: the Applier compares them with what it wants.
 func slimService(obj any) (any, error) {
@@ -104,7 +104,7 @@ func slimNamespace(obj any) (any, error) {
 }
 
 // slimEndpointSlice keeps an EndpointSlice's identity, labels and whether it has a ready
-// endpoint (endpoint-picker readiness, translate/epp.go), as at most one endpoint: the
+// endpoint (endpoint-picker readiness, translate/pool_epp.go), as at most one endpoint: the
 // operator never reads addresses, ports, topology or the count.
 func slimEndpointSlice(obj any) (any, error) {
 	s, ok := obj.(*discoveryv1.EndpointSlice)

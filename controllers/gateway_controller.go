@@ -63,7 +63,7 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	if serving.State == translate.NotOurs || !gw.DeletionTimestamp.IsZero() {
 		// Not ours (any more: moved to another controller's class) or deleted: remove what we
 		// generated, leave its status to its controller. A class of ours that cannot serve it,
-		// or is gone, is no reason: the Gateway is held (translate/serving.go).
+		// or is gone, is no reason: the Gateway is held (translate/gateway_serving.go).
 		return ctrl.Result{}, r.Applier.PruneAll(ctx, gatewayPruneLists, src, nil)
 	}
 	// The user's ClientTrafficPolicy the generated one carries.

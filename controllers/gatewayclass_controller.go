@@ -25,7 +25,7 @@ import (
 )
 
 // GatewayClassReconciler reports whether each of the operator's GatewayClasses is usable: its
-// parameters resolve, and what it needs is there (translate/prerequisites.go). It keeps Gateway
+// parameters resolve, and what it needs is there (translate/gateway_class_prerequisites.go). It keeps Gateway
 // API's finalizer on a class while Gateways use it.
 type GatewayClassReconciler struct {
 	Client   client.Client

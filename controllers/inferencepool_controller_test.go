@@ -152,7 +152,7 @@ func TestShadowServiceForClassWithParameters(t *testing.T) {
 	mustCreate(t, p)
 	waitService(t, key, selectorIs(map[string]string{"app": "vllm"}))
 
-	// Parameters deleted once it is served: it stays served (translate/serving.go); removing the
+	// Parameters deleted once it is served: it stays served (translate/gateway_serving.go); removing the
 	// route that uses the pool is what removes the Service.
 	mustDelete(t, p)
 	classCondition(t, class.Name, metav1.ConditionFalse, string(gwapiv1.GatewayClassReasonInvalidParameters))

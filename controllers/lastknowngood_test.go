@@ -24,7 +24,7 @@ import (
 	"github.com/inferencepool-operator/inferencepool-operator/controllers/writepath"
 )
 
-// A configuration mistake never takes traffic down (translate/serving.go): whatever happens to a
+// A configuration mistake never takes traffic down (translate/gateway_serving.go): whatever happens to a
 // class, its parameters, its Envoy Gateway class or the operator, what was generated for a served
 // Gateway, its route and pool stays (same UIDs, zero DELETE requests), the generated Gateway keeps
 // its Envoy Gateway class, and the Gateway says it serves its last known good configuration.

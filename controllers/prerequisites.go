@@ -26,7 +26,7 @@ import (
 // controller whose kinds are not served cannot start (controller-runtime would wait for their
 // caches and then stop the whole manager: a crash loop). So the operator starts each controller
 // once the API server serves its kinds, keeps checking for the others, reports what is missing
-// on its GatewayClasses (translate/prerequisites.go) and in its readiness check, and serves as
+// on its GatewayClasses (translate/gateway_class_prerequisites.go) and in its readiness check, and serves as
 // soon as they appear, without a restart.
 
 // apiSet is a set of kinds the operator needs together.

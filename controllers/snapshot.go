@@ -91,7 +91,7 @@ func (b *snapshotBuilder) referenced(nn types.NamespacedName, obj client.Object)
 
 // addGateway adds the user's Gateway nn if it exists, and its generated Gateway when its class
 // cannot serve it now: the generated Gateway records the settings it is still served with
-// (translate/serving.go).
+// (translate/gateway_serving.go).
 func (b *snapshotBuilder) addGateway(nn types.NamespacedName) error {
 	if b.gateways[nn] {
 		return nil

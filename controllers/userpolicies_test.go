@@ -17,7 +17,7 @@ import (
 )
 
 // The users' Envoy Gateway policies on a real API server: carried over, merged into the
-// operator's own policies, pruned, and reported in their status (translate/carryover.go).
+// operator's own policies, pruned, and reported in their status (translate/userpolicy_copy.go).
 
 // twoRuleRoute sets up, in ns, a served pool "llm" with its EPP and a route "route" whose rule
 // "chat" uses the pool and rule "health" a Service. It returns the class and the route.

@@ -32,7 +32,7 @@ func gatewaySource(gw *gwapiv1.Gateway) Source {
 // ForGateway renders the EG Gateway (and ClientTrafficPolicy) for a Gateway of ours,
 // and its status mirrored from Envoy Gateway's verdict on the generated Gateway. A Gateway whose
 // class cannot serve it is rendered with the settings it was last served with, if it ever was
-// (serving.go), and says so; one that never was is Pending, and nothing is generated.
+// (gateway_serving.go), and says so; one that never was is Pending, and nothing is generated.
 func ForGateway(s *Snapshot, gw *gwapiv1.Gateway) GatewayResult {
 	v := s.GatewayServing(gw)
 	if !v.served() {
@@ -77,7 +77,7 @@ func GeneratedGateway(gw *gwapiv1.Gateway, settings Settings) *gwapiv1.Gateway {
 // ClientTrafficPolicies (one per Gateway; Envoy Gateway does not merge them), so it carries the
 // settings of the user's Gateway-level ClientTrafficPolicy, if any, with the removal added: a
 // user's policy cannot switch it off. Listener-level ones are carried over with the removal too
-// (carryover.go). It returns the policy and the ReferenceGrants its carried references need.
+// (userpolicy_copy.go). It returns the policy and the ReferenceGrants its carried references need.
 func clientTrafficPolicy(s *Snapshot, gw *gwapiv1.Gateway) []client.Object {
 	ctp := &egv1a1.ClientTrafficPolicy{
 		TypeMeta: metav1.TypeMeta{APIVersion: egv1a1.GroupVersion.String(), Kind: egv1a1.KindClientTrafficPolicy},

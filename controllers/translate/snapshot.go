@@ -108,14 +108,14 @@ func (s *Snapshot) Pool(nn types.NamespacedName) *giev1.InferencePool { return f
 func (s *Snapshot) Service(nn types.NamespacedName) *corev1.Service { return find(s.Services, nn) }
 
 // OurGateway tells whether nn is a Gateway of ours: of one of the operator's classes, or held
-// after its class went away (serving.go).
+// after its class went away (gateway_serving.go).
 func (s *Snapshot) OurGateway(nn types.NamespacedName) bool {
 	g := s.Gateway(nn)
 	return g != nil && s.GatewayServing(g).State != NotOurs
 }
 
 // OurServedGateway returns the Gateway nn when it is ours and served (its class is usable, or
-// it is held with the settings it was last served with: serving.go), with those settings.
+// it is held with the settings it was last served with: gateway_serving.go), with those settings.
 func (s *Snapshot) OurServedGateway(nn types.NamespacedName) (*gwapiv1.Gateway, Settings, bool) {
 	g := s.Gateway(nn)
 	if g == nil {

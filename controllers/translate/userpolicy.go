@@ -11,8 +11,8 @@ import (
 // The Envoy Gateway policies users attach to their Gateways and HTTPRoutes. Envoy Gateway only
 // attaches policies to objects of its own classes, so a policy naming a Gateway of ours, or a
 // route attached to one, would do nothing: the operator carries it over to the generated objects
-// (carryover.go), merging it into its own policies where they occupy the same slot
-// (poolpolicies.go, gateway.go).
+// (userpolicy_copy.go), merging it into its own policies where they occupy the same slot
+// (pool_policyspecs.go, gateway.go).
 
 // The kinds of Envoy Gateway policies the operator carries over.
 const (

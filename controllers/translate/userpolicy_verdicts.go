@@ -15,7 +15,7 @@ import (
 // Envoy Gateway judges the generated policies that carry a user's policy (its copy, and the
 // operator's pool and Gateway policies holding the rest of its settings) and writes its verdicts
 // on their ancestors, the generated Gateways. A user's policy mirrors them onto its own
-// ancestors, the user's Gateways those stand for (policystatus.go builds the entries).
+// ancestors, the user's Gateways those stand for (userpolicy_status.go builds the entries).
 
 // mirrorVerdicts adds Envoy Gateway's verdicts on the generated policies that carry p: its copy
 // (when it is the one desired now) and the operator's policies annotated as carrying it.

@@ -143,7 +143,7 @@ func chunks[T any](items []T, size int) [][]T {
 }
 
 // policies renders the pool's BackendTrafficPolicies and EnvoyExtensionPolicies, per group of
-// rules (poolpolicies.go says what each carries), and the ReferenceGrants that what they
+// rules (pool_policyspecs.go says what each carries), and the ReferenceGrants that what they
 // carried from the user's policies needs.
 func policies(s *Snapshot, pool *giev1.InferencePool, uses []poolUse, epp endpointPicker, failOpenActive bool) []client.Object {
 	var out []client.Object

@@ -17,7 +17,7 @@ import (
 // reaches (with the listener, when it targets one or the route attaches to one), as Envoy
 // Gateway would write them had the policy attached to its own objects. Its conditions are
 // Envoy Gateway's verdicts on the generated policies that carry the user's settings (the copy,
-// and the operator's pool and Gateway policies that hold the rest; policyverdicts.go), and the
+// and the operator's pool and Gateway policies that hold the rest; userpolicy_verdicts.go), and the
 // operator's own: Conflicted or TargetNotFound targets, settings it does not carry (Refused),
 // and Overridden computed between the user's policies (Envoy Gateway's own Overridden would also
 // count the operator's policies, which carry the user's settings rather than override them).
