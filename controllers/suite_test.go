@@ -40,6 +40,7 @@ import (
 	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate"
 
 	testenv "github.com/inferencepool-operator/inferencepool-operator/test/envtest"
+	"github.com/inferencepool-operator/inferencepool-operator/test/kit"
 )
 
 const (
@@ -482,17 +483,7 @@ func eventually(t *testing.T, check func() error) {
 // eventuallyWithin is eventually with an explicit timeout.
 func eventuallyWithin(t *testing.T, timeout time.Duration, check func() error) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("still failing after %v: %v", timeout, err)
-		}
-		time.Sleep(pollInterval)
-	}
+	kit.Eventually(t, kit.Options{Timeout: timeout, Interval: pollInterval}, func(context.Context) error { return check() })
 }
 
 // consistently polls check for d and fails the test as soon as it returns an error.

@@ -6,7 +6,6 @@ import (
 	"os"
 	"strconv"
 	"testing"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate"
 	testenv "github.com/inferencepool-operator/inferencepool-operator/test/envtest"
+	"github.com/inferencepool-operator/inferencepool-operator/test/kit"
 )
 
 // The Applier against a real API server (test/envtest) and an informer cache, as the operator
@@ -61,17 +61,7 @@ func run(m *testing.M) int {
 
 func eventually(t *testing.T, check func() error) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("still failing after 15s: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	kit.Eventually(t, kit.Options{}, func(context.Context) error { return check() })
 }
 
 // cached waits until the cache holds version rv (or a later one) of key.

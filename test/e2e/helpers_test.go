@@ -24,6 +24,7 @@ import (
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/inferencepool-operator/inferencepool-operator/test/cluster"
+	"github.com/inferencepool-operator/inferencepool-operator/test/kit"
 )
 
 // pollInterval and waitTimeout bound every wait: the fake cluster reacts in well under a
@@ -89,22 +90,7 @@ func applyTemplate(t *testing.T, tmpl string, data any) {
 // waitTimeout. It also fails fast when a component of the harness has died.
 func eventually(t *testing.T, what string, check func(ctx context.Context) error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-	defer cancel()
-	var last error
-	for {
-		if last = check(ctx); last == nil {
-			return
-		}
-		if err := harnessHealthy(); err != nil {
-			t.Fatalf("%s: harness broken: %v", what, err)
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("%s: not after %v: %v", what, waitTimeout, last)
-		case <-time.After(pollInterval):
-		}
-	}
+	kit.Eventually(t, kit.Options{Timeout: waitTimeout, Interval: pollInterval, What: what, Abort: harnessHealthy}, check)
 }
 
 func harnessHealthy() error {

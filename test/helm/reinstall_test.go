@@ -28,6 +28,7 @@ import (
 	"github.com/inferencepool-operator/inferencepool-operator/controllers"
 	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate"
 	testenv "github.com/inferencepool-operator/inferencepool-operator/test/envtest"
+	"github.com/inferencepool-operator/inferencepool-operator/test/kit"
 )
 
 // What `helm uninstall` leaves serving, and how a reinstall adopts it (docs/operations.md, "Safe
@@ -126,17 +127,7 @@ func listGenerated(ctx context.Context, t *testing.T, c client.Client) served {
 
 func waitFor(t *testing.T, what string, check func() error) {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %v", what, err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	kit.Eventually(t, kit.Options{Timeout: time.Minute, Interval: 200 * time.Millisecond, What: what}, func(context.Context) error { return check() })
 }
 
 // classAccepted waits until the release's class is Accepted (status) at its generation.

@@ -35,6 +35,7 @@ import (
 	"github.com/inferencepool-operator/inferencepool-operator/controllers"
 	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate"
 	testenv "github.com/inferencepool-operator/inferencepool-operator/test/envtest"
+	"github.com/inferencepool-operator/inferencepool-operator/test/kit"
 )
 
 const (
@@ -91,17 +92,7 @@ func freePort(t *testing.T) int {
 
 func eventually(t *testing.T, what string, check func() error) {
 	t.Helper()
-	deadline := time.Now().Add(wait)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not after %v: %v", what, wait, err)
-		}
-		time.Sleep(interval)
-	}
+	kit.Eventually(t, kit.Options{Timeout: wait, Interval: interval, What: what}, func(context.Context) error { return check() })
 }
 
 func TestOperatorWaitsForItsPrerequisites(t *testing.T) {
