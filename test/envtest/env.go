@@ -1,6 +1,6 @@
 // Package envtest starts a Kubernetes API server and etcd, built from source by
 // hack/build-tool.sh, with every CRD the operator reads or writes installed: ours, GIE's
-// InferencePool (v1.6.2), Gateway API (v1.6.1, experimental channel, as Envoy Gateway bundles
+// InferencePool (v1.6.0), Gateway API (v1.6.1, experimental channel, as Envoy Gateway bundles
 // it) and Envoy Gateway's (v1.9.1). The third-party CRDs are read from the Go module cache, so
 // they are always the versions go.mod pins.
 package envtest
