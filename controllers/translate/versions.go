@@ -13,5 +13,5 @@ const (
 	InferenceExtensionVersion = "v1.6.0"
 	// GatewayAPIVersion is Gateway API's release: go.mod's sigs.k8s.io/gateway-api, whose CRDs
 	// Envoy Gateway's chart bundles.
-	GatewayAPIVersion = "v1.6.3"
+	GatewayAPIVersion = "v1.6.1"
 )

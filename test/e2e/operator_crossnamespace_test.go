@@ -34,9 +34,9 @@ func TestCrossNamespacePool(t *testing.T) {
 	models := newNamespace(t, c)
 	failureReport(t, c, routes, models)
 	class := newInferenceClass(t, c, routes, "{}")
-	applyTemplate(t, inferenceGatewayYAML, map[string]any{"Namespace": routes, "Name": "gw", "Class": class})
+	applyTemplate(t, gatewayYAML, map[string]any{"Namespace": routes, "Name": "gw", "Class": class})
 	model{Namespace: models, Name: "pool"}.apply(t)
-	applyTemplate(t, singlePoolRouteYAML, map[string]any{"Namespace": routes, "GatewayNamespace": routes, "PoolNamespace": models})
+	poolRoute{Namespace: routes, GatewayNamespace: routes, PoolNamespace: models}.apply(t)
 
 	t.Run("without a ReferenceGrant", func(t *testing.T) {
 		waitRouteStatus(t, c, routes, "llm", routes, "gw", "False", "RefNotPermitted")

@@ -68,8 +68,18 @@ type weightedBackend struct {
 	Weight int
 }
 
-// poolRouteYAML is a route "llm" on Gateway "gw" whose one rule, "chat", sends to Pool and sets
-// Timeouts (flow YAML) unless empty.
+// poolRoute is the route "llm" on Gateway "gw" with one rule to one pool (poolRouteYAML).
+type poolRoute struct {
+	Namespace string
+	// GatewayNamespace and PoolNamespace are written only when set (else the route's own).
+	GatewayNamespace, PoolNamespace string
+	// Pool is the pool's name, "pool" when empty.
+	Pool string
+	// RuleName names the rule ("": unnamed, the operator names it rule-0); Timeouts are its
+	// timeouts as flow YAML ("": none).
+	RuleName, Timeouts string
+}
+
 const poolRouteYAML = `
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
@@ -79,11 +89,25 @@ metadata:
 spec:
   parentRefs:
   - name: gw
+    {{with .GatewayNamespace}}namespace: {{.}}{{end}}
   rules:
-  - name: chat
-    {{if .Timeouts}}timeouts: {{.Timeouts}}{{end}}
-    backendRefs: [{group: inference.networking.k8s.io, kind: InferencePool, name: {{.Pool}}}]
+  - backendRefs:
+    - group: inference.networking.k8s.io
+      kind: InferencePool
+      name: {{.Pool}}
+      {{with .PoolNamespace}}namespace: {{.}}{{end}}
+    {{with .RuleName}}name: {{.}}{{end}}
+    {{with .Timeouts}}timeouts: {{.}}{{end}}
 `
+
+// apply applies the route.
+func (r poolRoute) apply(t *testing.T) {
+	t.Helper()
+	if r.Pool == "" {
+		r.Pool = "pool"
+	}
+	applyTemplate(t, poolRouteYAML, r)
+}
 
 // plainServiceYAML is a Service on 8000 in front of the fake model servers labelled app=Name.
 const plainServiceYAML = `
@@ -183,12 +207,12 @@ func TestMultiPortPool(t *testing.T) {
 	ns := newNamespace(t, c)
 	failureReport(t, c, ns)
 	class := newInferenceClass(t, c, ns, "{}")
-	applyTemplate(t, inferenceGatewayYAML, map[string]any{"Namespace": ns, "Name": "gw", "Class": class})
+	applyTemplate(t, gatewayYAML, map[string]any{"Namespace": ns, "Name": "gw", "Class": class})
 	applyTemplate(t, modelServersYAML, map[string]any{"Namespace": ns, "Name": "dp", "Replicas": 3})
 	applyTemplate(t, endpointPickerYAML, map[string]any{"Namespace": ns, "Name": "dp-epp", "Replicas": 1})
 	ports := []int{3000, 3002, 3004}
 	applyTemplate(t, multiPortPoolYAML, map[string]any{"Namespace": ns, "Name": "dp", "Ports": ports})
-	applyTemplate(t, poolRouteYAML, map[string]any{"Namespace": ns, "Pool": "dp", "Timeouts": ""})
+	poolRoute{Namespace: ns, Pool: "dp", RuleName: "chat"}.apply(t)
 
 	waitGatewayProgrammed(t, c, ns, "gw", 1)
 	waitRouteAccepted(t, c, ns, "llm", ns, "gw")
@@ -236,7 +260,7 @@ func TestWeightedPools(t *testing.T) {
 	ns := newNamespace(t, c)
 	failureReport(t, c, ns)
 	class := newInferenceClass(t, c, ns, "{}")
-	applyTemplate(t, inferenceGatewayYAML, map[string]any{"Namespace": ns, "Name": "gw", "Class": class})
+	applyTemplate(t, gatewayYAML, map[string]any{"Namespace": ns, "Name": "gw", "Class": class})
 	for _, pool := range []string{"pool-a", "pool-b"} {
 		model{Namespace: ns, Name: pool, Replicas: 2}.apply(t)
 	}
@@ -344,12 +368,12 @@ func TestRouteTimeouts(t *testing.T) {
 	ns := newNamespace(t, c)
 	failureReport(t, c, ns)
 	class := newInferenceClass(t, c, ns, `{routeTimeouts: {request: 10m, streamIdle: 2m}}`)
-	applyTemplate(t, inferenceGatewayYAML, map[string]any{"Namespace": ns, "Name": "gw", "Class": class})
+	applyTemplate(t, gatewayYAML, map[string]any{"Namespace": ns, "Name": "gw", "Class": class})
 	model{Namespace: ns, Name: "pool", Replicas: 1}.apply(t)
 	rule := ruleCluster(ns, "llm-eg", 0)
 
 	t.Run("the class's default", func(t *testing.T) {
-		applyTemplate(t, poolRouteYAML, map[string]any{"Namespace": ns, "Pool": "pool", "Timeouts": ""})
+		poolRoute{Namespace: ns, Pool: "pool", RuleName: "chat"}.apply(t)
 		waitGatewayProgrammed(t, c, ns, "gw", 1)
 		waitRouteAccepted(t, c, ns, "llm", ns, "gw")
 		waitAccepted(t, c, waitGenerated(t, c, kindBackendTraffic, ns, "pool", 1))
@@ -359,7 +383,7 @@ func TestRouteTimeouts(t *testing.T) {
 	})
 
 	t.Run("the user's own", func(t *testing.T) {
-		applyTemplate(t, poolRouteYAML, map[string]any{"Namespace": ns, "Pool": "pool", "Timeouts": "{request: 300s}"})
+		poolRoute{Namespace: ns, Pool: "pool", RuleName: "chat", Timeouts: "{request: 300s}"}.apply(t)
 		proxyConfig(t, ns, "gw", func(s *xds.Snapshot) error {
 			return routeTimeouts(s, rule, 300*time.Second, 2*time.Minute)
 		})

@@ -29,10 +29,10 @@ func TestFailCloseMissingEndpointPicker(t *testing.T) {
 	ns := newNamespace(t, c)
 	failureReport(t, c, ns)
 	class := newInferenceClass(t, c, ns, "{}")
-	applyTemplate(t, inferenceGatewayYAML, map[string]any{"Namespace": ns, "Name": "gw", "Class": class})
+	applyTemplate(t, gatewayYAML, map[string]any{"Namespace": ns, "Name": "gw", "Class": class})
 	m := model{Namespace: ns, Name: "pool", NoEPP: true}
 	m.apply(t)
-	applyTemplate(t, singlePoolRouteYAML, map[string]any{"Namespace": ns, "GatewayNamespace": ns, "PoolNamespace": ns})
+	poolRoute{Namespace: ns, GatewayNamespace: ns, PoolNamespace: ns}.apply(t)
 	rule := ruleCluster(ns, "llm-eg", 0)
 
 	t.Run("EPP Service missing", func(t *testing.T) {
@@ -84,10 +84,10 @@ func TestFailOpen(t *testing.T) {
 	ns := newNamespace(t, c)
 	failureReport(t, c, ns)
 	class := newInferenceClass(t, c, ns, "{}")
-	applyTemplate(t, inferenceGatewayYAML, map[string]any{"Namespace": ns, "Name": "gw", "Class": class})
+	applyTemplate(t, gatewayYAML, map[string]any{"Namespace": ns, "Name": "gw", "Class": class})
 	m := model{Namespace: ns, Name: "pool", FailureMode: "FailOpen"}
 	m.apply(t)
-	applyTemplate(t, singlePoolRouteYAML, map[string]any{"Namespace": ns, "GatewayNamespace": ns, "PoolNamespace": ns})
+	poolRoute{Namespace: ns, GatewayNamespace: ns, PoolNamespace: ns}.apply(t)
 	rule := ruleCluster(ns, "llm-eg", 0)
 	waitGatewayProgrammed(t, c, ns, "gw", 1)
 	waitRouteAccepted(t, c, ns, "llm", ns, "gw")

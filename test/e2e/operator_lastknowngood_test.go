@@ -30,10 +30,10 @@ func TestParametersDeletedKeepsEnvoyFleet(t *testing.T) {
 	c := newOperatorClient(t)
 	ns := newNamespace(t, c)
 	class := newInferenceClass(t, c, ns, "{}")
-	applyTemplate(t, inferenceGatewayYAML, map[string]any{"Namespace": ns, "Name": "gw", "Class": class})
+	applyTemplate(t, gatewayYAML, map[string]any{"Namespace": ns, "Name": "gw", "Class": class})
 	m := model{Namespace: ns, Name: "pool"}
 	m.apply(t)
-	applyTemplate(t, singlePoolRouteYAML, map[string]any{"Namespace": ns, "GatewayNamespace": ns, "PoolNamespace": ns})
+	poolRoute{Namespace: ns, GatewayNamespace: ns, PoolNamespace: ns}.apply(t)
 	addr := waitGatewayProgrammed(t, c, ns, "gw", 1)
 	waitRouteAccepted(t, c, ns, "llm", ns, "gw")
 	rule := ruleCluster(ns, "llm-eg", 0)

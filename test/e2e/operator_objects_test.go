@@ -42,8 +42,9 @@ spec:
     name: {{.Class}}
 `
 
-// inferenceGatewayYAML is a Gateway of class Class with one HTTP listener on port 80.
-const inferenceGatewayYAML = `
+// gatewayYAML is a Gateway Name of class Class (the operator's or Envoy Gateway's) with one HTTP
+// listener on port 80 that admits routes of every namespace.
+const gatewayYAML = `
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
 metadata:

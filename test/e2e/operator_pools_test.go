@@ -41,7 +41,7 @@ func TestTwoPoolsOnTwoRules(t *testing.T) {
 	ns := newNamespace(t, c)
 	failureReport(t, c, ns)
 	class := newInferenceClass(t, c, ns, `{loadBalancer: {fallbackType: RoundRobin}, endpointPicker: {messageTimeout: 3s}}`)
-	applyTemplate(t, inferenceGatewayYAML, map[string]any{"Namespace": ns, "Name": "gw", "Class": class})
+	applyTemplate(t, gatewayYAML, map[string]any{"Namespace": ns, "Name": "gw", "Class": class})
 	for _, pool := range []string{"pool-a", "pool-b"} {
 		model{Namespace: ns, Name: pool, Replicas: 2}.apply(t)
 	}

@@ -22,24 +22,6 @@ import (
 	"github.com/inferencepool-operator/inferencepool-operator/test/xds"
 )
 
-const singlePoolRouteYAML = `
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata:
-  name: llm
-  namespace: {{.Namespace}}
-spec:
-  parentRefs:
-  - name: gw
-    namespace: {{.GatewayNamespace}}
-  rules:
-  - backendRefs:
-    - group: inference.networking.k8s.io
-      kind: InferencePool
-      name: pool
-      namespace: {{.PoolNamespace}}
-`
-
 const caConfigMapYAML = `
 apiVersion: v1
 kind: ConfigMap
@@ -107,9 +89,9 @@ func TestEndpointPickerTLSModes(t *testing.T) {
 // proxy's configuration routes by the EPP; and returns the EPP's cluster.
 func singlePoolScenario(t *testing.T, c client.Client, ns, class string) string {
 	t.Helper()
-	applyTemplate(t, inferenceGatewayYAML, map[string]any{"Namespace": ns, "Name": "gw", "Class": class})
+	applyTemplate(t, gatewayYAML, map[string]any{"Namespace": ns, "Name": "gw", "Class": class})
 	model{Namespace: ns, Name: "pool"}.apply(t)
-	applyTemplate(t, singlePoolRouteYAML, map[string]any{"Namespace": ns, "GatewayNamespace": ns, "PoolNamespace": ns})
+	poolRoute{Namespace: ns, GatewayNamespace: ns, PoolNamespace: ns}.apply(t)
 	waitGatewayProgrammed(t, c, ns, "gw", 1)
 	waitRouteAccepted(t, c, ns, "llm", ns, "gw")
 	waitPoolStatus(t, c, ns, "pool", ns, "gw", "True", "ResolvedRefs")

@@ -98,7 +98,7 @@ func TestDeploymentAvailableWithEndpointSlice(t *testing.T) {
 func TestGatewayProgrammedWithAddress(t *testing.T) {
 	c := newClient(t)
 	ns := newNamespace(t, c)
-	applyTemplate(t, gatewayYAML, map[string]any{"Namespace": ns, "Class": envoygateway.DefaultGatewayClass})
+	applyTemplate(t, gatewayYAML, map[string]any{"Namespace": ns, "Name": "gw", "Class": envoygateway.DefaultGatewayClass})
 	waitConditions(t, c, "gateway.networking.k8s.io/v1", "Gateway", ns, "gw",
 		[]string{string(gwapiv1.GatewayConditionAccepted), string(gwapiv1.GatewayConditionProgrammed)})
 
@@ -126,20 +126,6 @@ func TestGatewayProgrammedWithAddress(t *testing.T) {
 		t.Errorf("listener http not Programmed: %s", describe(gw.Status.Listeners[0].Conditions))
 	}
 }
-
-const gatewayYAML = `
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata:
-  name: gw
-  namespace: {{.Namespace}}
-spec:
-  gatewayClassName: {{.Class}}
-  listeners:
-  - name: http
-    protocol: HTTP
-    port: 80
-`
 
 // readyPodIPs waits for n Ready pods matching selector with IPs in the pod CIDR and returns
 // their IPs, sorted.

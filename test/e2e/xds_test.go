@@ -107,7 +107,7 @@ spec:
 func TestEndpointPickerPoliciesProgrammed(t *testing.T) {
 	c := newClient(t)
 	ns := newNamespace(t, c)
-	data := map[string]any{"Namespace": ns, "Class": envoygateway.DefaultGatewayClass, "Headless": true}
+	data := map[string]any{"Namespace": ns, "Name": "gw", "Class": envoygateway.DefaultGatewayClass, "Headless": true}
 	applyTemplate(t, modelServers, data)
 	applyTemplate(t, gatewayYAML, data)
 	applyTemplate(t, endpointPicker, data)
