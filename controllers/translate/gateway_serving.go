@@ -70,8 +70,10 @@ type Serving struct {
 	// Recorded is false for a Held Gateway whose generated Gateway carries no settings (it was
 	// generated before they were recorded): Settings were recovered from what it shows.
 	Recorded bool
-	// OnHold lists the setting changes the class's parameters ask for and wait (Held).
-	OnHold []string
+	// OnHold lists the setting changes the class's parameters ask for and wait (Held), when
+	// they resolve (paramsResolve).
+	OnHold        []string
+	paramsResolve bool
 }
 
 // served tells whether what the Gateway serves is generated (Served or Held).
@@ -161,7 +163,7 @@ func (s *Snapshot) GatewayServing(gw *gwapiv1.Gateway) Serving {
 	v.State = Held
 	v.Settings, v.Recorded = recordedSettings(generated, wanted, s.DefaultEnvoyGatewayClass)
 	if wanted != nil {
-		v.OnHold = settingsChanges(v.Settings, *wanted)
+		v.OnHold, v.paramsResolve = settingsChanges(v.Settings, *wanted), true
 	}
 	return v
 }
@@ -243,7 +245,7 @@ func lastKnownGoodCondition(gw *gwapiv1.Gateway, v Serving) metav1.Condition {
 		fmt.Fprintf(&b, " On hold until the class is accepted: %s.", strings.Join(v.OnHold, "; "))
 	case v.Reason == ReasonGatewayClassNotFound:
 		b.WriteString(" On hold until the GatewayClass exists again: any change of its settings.")
-	case v.Recorded && v.Reason == ReasonGatewayClassNotAccepted && v.Message != "" && !strings.Contains(v.Message, "(InvalidParameters)"):
+	case v.Recorded && v.paramsResolve:
 		b.WriteString(" No change of its settings waits; one made now waits until the class is accepted.")
 	default:
 		b.WriteString(" On hold until the class is accepted: any change of its parameters.")
