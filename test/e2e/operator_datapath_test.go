@@ -109,14 +109,16 @@ func (r poolRoute) apply(t *testing.T) {
 	applyTemplate(t, poolRouteYAML, r)
 }
 
-// plainServiceYAML is a Service on 8000 in front of the fake model servers labelled app=Name.
-const plainServiceYAML = `
+// serviceYAML is a Service on 8000 in front of the fake model servers labelled app=Name,
+// headless (clusterIP None, as the operator's shadow Services are) when Headless is true.
+const serviceYAML = `
 apiVersion: v1
 kind: Service
 metadata:
   name: {{.Name}}
   namespace: {{.Namespace}}
 spec:
+  {{if .Headless}}clusterIP: None{{end}}
   selector: {app: {{.Name}}}
   ports:
   - {name: http, port: 8000, targetPort: 8000}
@@ -338,7 +340,7 @@ func TestWeightedPools(t *testing.T) {
 
 	t.Run("pool and Service 80/20", func(t *testing.T) {
 		applyTemplate(t, modelServersYAML, map[string]any{"Namespace": ns, "Name": "svc-canary", "Replicas": 2})
-		applyTemplate(t, plainServiceYAML, map[string]any{"Namespace": ns, "Name": "svc-canary"})
+		applyTemplate(t, serviceYAML, map[string]any{"Namespace": ns, "Name": "svc-canary", "Headless": false})
 		route(weightedBackend{"pool-a", true, 80}, weightedBackend{"svc-canary", false, 20})
 		canary := withPort(readyPodIPs(t, c, ns, "app=svc-canary", 2), 8000)
 		waitRouteAccepted(t, c, ns, "llm", ns, "gw")

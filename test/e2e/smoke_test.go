@@ -23,49 +23,14 @@ import (
 	"github.com/inferencepool-operator/inferencepool-operator/test/envoygateway"
 )
 
-// modelServers is a Deployment of fake model-server pods and a Service in front of them.
-// Headless (clusterIP None) is how the operator's shadow Services are made.
-const modelServers = `
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: model
-  namespace: {{.Namespace}}
-spec:
-  replicas: 3
-  selector:
-    matchLabels: {app: model}
-  template:
-    metadata:
-      labels: {app: model}
-    spec:
-      containers:
-      - name: server
-        image: example.invalid/model-server:fake
-        ports:
-        - containerPort: 8000
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: model
-  namespace: {{.Namespace}}
-spec:
-  {{if .Headless}}clusterIP: None{{end}}
-  selector: {app: model}
-  ports:
-  - name: http
-    port: 8000
-    targetPort: 8000
-`
-
 // TestDeploymentAvailableWithEndpointSlice checks the fake cluster behaves like a real one for
 // what the operator and Envoy Gateway read: Deployments become Available with Ready pods that
 // have pod IPs, and the Service's EndpointSlice lists exactly those IPs as ready.
 func TestDeploymentAvailableWithEndpointSlice(t *testing.T) {
 	c := newClient(t)
 	ns := newNamespace(t, c)
-	applyTemplate(t, modelServers, map[string]any{"Namespace": ns, "Headless": false})
+	applyTemplate(t, modelServersYAML, map[string]any{"Namespace": ns, "Name": "model", "Replicas": 3})
+	applyTemplate(t, serviceYAML, map[string]any{"Namespace": ns, "Name": "model", "Headless": false})
 
 	eventually(t, "Deployment model Available", func(ctx context.Context) error {
 		d := &appsv1.Deployment{}

@@ -107,8 +107,9 @@ spec:
 func TestEndpointPickerPoliciesProgrammed(t *testing.T) {
 	c := newClient(t)
 	ns := newNamespace(t, c)
-	data := map[string]any{"Namespace": ns, "Name": "gw", "Class": envoygateway.DefaultGatewayClass, "Headless": true}
-	applyTemplate(t, modelServers, data)
+	data := map[string]any{"Namespace": ns, "Name": "gw", "Class": envoygateway.DefaultGatewayClass}
+	applyTemplate(t, modelServersYAML, map[string]any{"Namespace": ns, "Name": "model", "Replicas": 3})
+	applyTemplate(t, serviceYAML, map[string]any{"Namespace": ns, "Name": "model", "Headless": true})
 	applyTemplate(t, gatewayYAML, data)
 	applyTemplate(t, endpointPicker, data)
 
