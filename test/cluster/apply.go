@@ -20,6 +20,8 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/inferencepool-operator/inferencepool-operator/test/kit"
 )
 
 // FieldManager is the server-side apply field manager of everything the harness applies.
@@ -118,23 +120,21 @@ func ApplyFiles(ctx context.Context, cfg *rest.Config, paths ...string) error {
 // applyOne applies obj, retrying while its kind is not yet served (a CRD applied just before
 // takes a moment to appear in discovery).
 func applyOne(ctx context.Context, c client.Client, obj *unstructured.Unstructured) error {
-	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	for {
+	what := fmt.Sprintf("applying %s %s/%s", obj.GetKind(), obj.GetNamespace(), obj.GetName())
+	var failed error // an error other than "kind not served" ends the wait
+	err := kit.Poll(ctx, kit.Options{Timeout: 60 * time.Second, Interval: 200 * time.Millisecond, What: what,
+		Abort: func() error { return failed }}, func(ctx context.Context) error {
 		err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj.DeepCopy()),
 			client.FieldOwner(FieldManager), client.ForceOwnership)
-		if err == nil || !meta.IsNoMatchError(err) {
-			if err != nil {
-				return fmt.Errorf("applying %s %s/%s: %w", obj.GetKind(), obj.GetNamespace(), obj.GetName(), err)
-			}
-			return nil
+		if err != nil && !meta.IsNoMatchError(err) {
+			failed = err
 		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("applying %s %s: kind not served: %w", obj.GetKind(), obj.GetName(), err)
-		case <-time.After(200 * time.Millisecond):
-		}
+		return err
+	})
+	if failed != nil {
+		return fmt.Errorf("%s: %w", what, failed)
 	}
+	return err
 }
 
 // WaitForCRDs waits until the named CustomResourceDefinitions are Established.
@@ -153,17 +153,18 @@ func WaitForCRDs(ctx context.Context, cfg *rest.Config, names ...string) error {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	for _, name := range names {
-		for {
+		err := kit.Poll(ctx, kit.Options{Timeout: 60 * time.Second, What: "CRD " + name + " Established"}, func(ctx context.Context) error {
 			crd := &apiextensionsv1.CustomResourceDefinition{}
-			err := c.Get(ctx, client.ObjectKey{Name: name}, crd)
-			if err == nil && crdEstablished(crd) {
-				break
+			if err := c.Get(ctx, client.ObjectKey{Name: name}, crd); err != nil {
+				return err
 			}
-			select {
-			case <-ctx.Done():
-				return fmt.Errorf("CRD %s not Established: %v", name, err)
-			case <-time.After(100 * time.Millisecond):
+			if !crdEstablished(crd) {
+				return errors.New("not Established yet")
 			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 	}
 	return nil

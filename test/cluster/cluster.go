@@ -25,6 +25,8 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+
+	"github.com/inferencepool-operator/inferencepool-operator/test/kit"
 )
 
 // Options configure Start. The zero value is a cluster in a fresh temporary directory.
@@ -144,7 +146,7 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		return nil, err
 	}
 	if err := waitFor(ctx, 60*time.Second, etcd, func(ctx context.Context) error {
-		return httpGetOK(ctx, fmt.Sprintf("http://127.0.0.1:%d/health", etcdPort), false)
+		return kit.GetOK(ctx, fmt.Sprintf("http://127.0.0.1:%d/health", etcdPort), false)
 	}); err != nil {
 		return nil, err
 	}
@@ -180,12 +182,12 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	}
 
 	if err := waitFor(ctx, 60*time.Second, kcm, func(ctx context.Context) error {
-		return httpGetOK(ctx, fmt.Sprintf("https://127.0.0.1:%d/healthz", kcmPort), true)
+		return kit.GetOK(ctx, fmt.Sprintf("https://127.0.0.1:%d/healthz", kcmPort), true)
 	}); err != nil {
 		return nil, err
 	}
 	if err := waitFor(ctx, 60*time.Second, scheduler, func(ctx context.Context) error {
-		return httpGetOK(ctx, fmt.Sprintf("https://127.0.0.1:%d/healthz", schedulerPort), true)
+		return kit.GetOK(ctx, fmt.Sprintf("https://127.0.0.1:%d/healthz", schedulerPort), true)
 	}); err != nil {
 		return nil, err
 	}
@@ -326,24 +328,25 @@ func (c *Cluster) start(name string, env []string, binary string, args ...string
 // waitFor polls check until it succeeds, proc exits (an error with the end of its log), the
 // timeout passes or ctx ends.
 func waitFor(ctx context.Context, timeout time.Duration, proc *Process, check func(context.Context) error) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	var last error
-	for {
-		cctx, ccancel := context.WithTimeout(ctx, 5*time.Second)
-		last = check(cctx)
-		ccancel()
-		if last == nil {
-			return nil
-		}
-		select {
-		case <-proc.Done():
-			return fmt.Errorf("%s exited before it was ready: %v; end of %s:\n%s", proc.Name, proc.err, proc.LogFile, proc.Tail(3000))
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for %s: %v (last check: %v); end of %s:\n%s", proc.Name, ctx.Err(), last, proc.LogFile, proc.Tail(3000))
-		case <-time.After(100 * time.Millisecond):
-		}
+	err := kit.Poll(ctx, kit.Options{
+		Timeout: timeout, What: "waiting for " + proc.Name,
+		Abort: func() error {
+			select {
+			case <-proc.Done():
+				return fmt.Errorf("%s exited before it was ready: %v", proc.Name, proc.err)
+			default:
+				return nil
+			}
+		},
+	}, func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		return check(ctx)
+	})
+	if err != nil {
+		return fmt.Errorf("%w; end of %s:\n%s", err, proc.LogFile, proc.Tail(3000))
 	}
+	return nil
 }
 
 // freePorts returns n distinct free TCP ports of 127.0.0.1, holding all listeners open until

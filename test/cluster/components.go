@@ -2,10 +2,8 @@ package cluster
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"net"
-	"net/http"
 	"path/filepath"
 	"strconv"
 
@@ -205,27 +203,6 @@ func kwokArgs(f *files) []string {
 		"--cidr=" + PodCIDR,
 		"--node-lease-duration-seconds=40",
 	}
-}
-
-// httpGetOK succeeds when url answers 200. insecure skips certificate verification, for the
-// controller-manager's and scheduler's self-signed serving certificates.
-func httpGetOK(ctx context.Context, url string, insecure bool) error {
-	client := &http.Client{Transport: &http.Transport{
-		TLSClientConfig: &tls.Config{InsecureSkipVerify: insecure}, //nolint:gosec // health probe of a local test process
-	}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	_ = resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: %s", url, resp.Status)
-	}
-	return nil
 }
 
 func nodeReady(ctx context.Context, cs kubernetes.Interface, name string) error {

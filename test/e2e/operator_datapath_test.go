@@ -26,89 +26,6 @@ import (
 // route timeouts. Where a claim rests on how Envoy acts on a field (no Envoy runs here), the
 // comment names the field.
 
-// multiPortPoolYAML is a pool over the pods labelled app=Name on several target ports, whose EPP
-// is Name-epp on 9002.
-const multiPortPoolYAML = `
-apiVersion: inference.networking.k8s.io/v1
-kind: InferencePool
-metadata:
-  name: {{.Name}}
-  namespace: {{.Namespace}}
-spec:
-  selector:
-    matchLabels: {app: {{.Name}}}
-  targetPorts:{{range .Ports}}
-  - number: {{.}}{{end}}
-  endpointPickerRef:
-    name: {{.Name}}-epp
-    port: {number: 9002}
-`
-
-// weightedRouteYAML is a route whose one rule splits its traffic over Backends by weight.
-const weightedRouteYAML = `
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata:
-  name: llm
-  namespace: {{.Namespace}}
-spec:
-  parentRefs:
-  - name: gw
-  rules:
-  - name: canary
-    backendRefs:{{range .Backends}}{{if .Pool}}
-    - {group: inference.networking.k8s.io, kind: InferencePool, name: {{.Name}}, weight: {{.Weight}}}{{else}}
-    - {name: {{.Name}}, port: 8000, weight: {{.Weight}}}{{end}}{{end}}
-`
-
-// weightedBackend is a backendRef of weightedRouteYAML: an InferencePool, or a Service on 8000.
-type weightedBackend struct {
-	Name   string
-	Pool   bool
-	Weight int
-}
-
-// poolRoute is the route "llm" on Gateway "gw" with one rule to one pool (poolRouteYAML).
-type poolRoute struct {
-	Namespace string
-	// GatewayNamespace and PoolNamespace are written only when set (else the route's own).
-	GatewayNamespace, PoolNamespace string
-	// Pool is the pool's name, "pool" when empty.
-	Pool string
-	// RuleName names the rule ("": unnamed, the operator names it rule-0); Timeouts are its
-	// timeouts as flow YAML ("": none).
-	RuleName, Timeouts string
-}
-
-const poolRouteYAML = `
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata:
-  name: llm
-  namespace: {{.Namespace}}
-spec:
-  parentRefs:
-  - name: gw
-    {{with .GatewayNamespace}}namespace: {{.}}{{end}}
-  rules:
-  - backendRefs:
-    - group: inference.networking.k8s.io
-      kind: InferencePool
-      name: {{.Pool}}
-      {{with .PoolNamespace}}namespace: {{.}}{{end}}
-    {{with .RuleName}}name: {{.}}{{end}}
-    {{with .Timeouts}}timeouts: {{.}}{{end}}
-`
-
-// apply applies the route.
-func (r poolRoute) apply(t *testing.T) {
-	t.Helper()
-	if r.Pool == "" {
-		r.Pool = "pool"
-	}
-	applyTemplate(t, poolRouteYAML, r)
-}
-
 // serviceYAML is a Service on 8000 in front of the fake model servers labelled app=Name,
 // headless (clusterIP None, as the operator's shadow Services are) when Headless is true.
 const serviceYAML = `
@@ -210,10 +127,8 @@ func TestMultiPortPool(t *testing.T) {
 	failureReport(t, c, ns)
 	class := newInferenceClass(t, c, ns, "{}")
 	applyTemplate(t, gatewayYAML, map[string]any{"Namespace": ns, "Name": "gw", "Class": class})
-	applyTemplate(t, modelServersYAML, map[string]any{"Namespace": ns, "Name": "dp", "Replicas": 3})
-	applyTemplate(t, endpointPickerYAML, map[string]any{"Namespace": ns, "Name": "dp-epp", "Replicas": 1})
 	ports := []int{3000, 3002, 3004}
-	applyTemplate(t, multiPortPoolYAML, map[string]any{"Namespace": ns, "Name": "dp", "Ports": ports})
+	model{Namespace: ns, Name: "dp", Ports: ports}.apply(t)
 	poolRoute{Namespace: ns, Pool: "dp", RuleName: "chat"}.apply(t)
 
 	waitGatewayProgrammed(t, c, ns, "gw", 1)
@@ -266,11 +181,11 @@ func TestWeightedPools(t *testing.T) {
 	for _, pool := range []string{"pool-a", "pool-b"} {
 		model{Namespace: ns, Name: pool, Replicas: 2}.apply(t)
 	}
-	route := func(backends ...weightedBackend) {
+	route := func(backends ...routeBackend) {
 		t.Helper()
-		applyTemplate(t, weightedRouteYAML, map[string]any{"Namespace": ns, "Backends": backends})
+		httpRoute{Namespace: ns, Rules: []routeRule{{Name: "canary", Backends: backends}}}.apply(t)
 	}
-	route(weightedBackend{"pool-a", true, 70}, weightedBackend{"pool-b", true, 30})
+	route(routeBackend{Name: "pool-a", Weight: 70}, routeBackend{Name: "pool-b", Weight: 30})
 	rule := ruleCluster(ns, "llm-eg", 0)
 	backend := func(i int) string { return fmt.Sprintf("%s/backend/%d", rule, i) }
 	ips := map[string][]string{}
@@ -341,7 +256,7 @@ func TestWeightedPools(t *testing.T) {
 	t.Run("pool and Service 80/20", func(t *testing.T) {
 		applyTemplate(t, modelServersYAML, map[string]any{"Namespace": ns, "Name": "svc-canary", "Replicas": 2})
 		applyTemplate(t, serviceYAML, map[string]any{"Namespace": ns, "Name": "svc-canary", "Headless": false})
-		route(weightedBackend{"pool-a", true, 80}, weightedBackend{"svc-canary", false, 20})
+		route(routeBackend{Name: "pool-a", Weight: 80}, routeBackend{Name: "svc-canary", Service: true, Weight: 20})
 		canary := withPort(readyPodIPs(t, c, ns, "app=svc-canary", 2), 8000)
 		waitRouteAccepted(t, c, ns, "llm", ns, "gw")
 		proxyConfig(t, ns, "gw", func(s *xds.Snapshot) error {

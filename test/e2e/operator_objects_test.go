@@ -118,7 +118,7 @@ spec:
     appProtocol: http2
 `
 
-// inferencePoolYAML is a pool over the pods labelled app=Selector on port 8000 whose EPP is the
+// inferencePoolYAML is a pool over the pods labelled app=Selector on Ports whose EPP is the
 // Service EPP on 9002 with failure mode FailureMode.
 const inferencePoolYAML = `
 apiVersion: inference.networking.k8s.io/v1
@@ -129,8 +129,8 @@ metadata:
 spec:
   selector:
     matchLabels: {app: {{.Selector}}}
-  targetPorts:
-  - number: 8000
+  targetPorts:{{range .Ports}}
+  - number: {{.}}{{end}}
   endpointPickerRef:
     name: {{.EPP}}
     port: {number: 9002}
@@ -144,6 +144,7 @@ type model struct {
 	Replicas    int    // model servers
 	FailureMode string // FailClose unless set
 	NoEPP       bool   // leave the EPP (Deployment and Service) out
+	Ports       []int  // the pool's target ports, [8000] unless set
 }
 
 // apply applies the model servers, the EPP (one replica) and the pool.
@@ -155,16 +156,89 @@ func (m model) apply(t *testing.T) {
 	if m.FailureMode == "" {
 		m.FailureMode = "FailClose"
 	}
+	if m.Ports == nil {
+		m.Ports = []int{8000}
+	}
 	applyTemplate(t, modelServersYAML, map[string]any{"Namespace": m.Namespace, "Name": m.Name, "Replicas": m.Replicas})
 	if !m.NoEPP {
 		applyTemplate(t, endpointPickerYAML, map[string]any{"Namespace": m.Namespace, "Name": m.eppName(), "Replicas": 1})
 	}
 	applyTemplate(t, inferencePoolYAML, map[string]any{
-		"Namespace": m.Namespace, "Name": m.Name, "Selector": m.Name, "EPP": m.eppName(), "FailureMode": m.FailureMode,
+		"Namespace": m.Namespace, "Name": m.Name, "Selector": m.Name, "EPP": m.eppName(), "FailureMode": m.FailureMode, "Ports": m.Ports,
 	})
 }
 
 func (m model) eppName() string { return m.Name + "-epp" }
+
+// httpRoute is the HTTPRoute Name ("llm" unless set) on Gateway "gw" (in GatewayNamespace when
+// set, else the route's), one template for every route the scenarios apply.
+type httpRoute struct {
+	Namespace, Name, GatewayNamespace string
+	Rules                             []routeRule
+}
+
+type routeRule struct {
+	Name       string // "": unnamed (the operator names it rule-N)
+	PathPrefix string // "": no match (Gateway API's default, PathPrefix /)
+	Timeouts   string // the rule's timeouts as flow YAML, "": none
+	Backends   []routeBackend
+}
+
+// routeBackend is an InferencePool, or with Service a Service on 8000.
+type routeBackend struct {
+	Name, Namespace string // Namespace written only when set (else the route's)
+	Service         bool
+	Weight          int // written only when set
+}
+
+const httpRouteYAML = `
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata:
+  name: {{.Name}}
+  namespace: {{.Namespace}}
+spec:
+  parentRefs:
+  - name: gw
+    {{with .GatewayNamespace}}namespace: {{.}}{{end}}
+  rules:{{range .Rules}}
+  - {{with .Name}}name: {{.}}
+    {{end}}{{with .PathPrefix}}matches: [{path: {type: PathPrefix, value: {{.}}}}]
+    {{end}}{{with .Timeouts}}timeouts: {{.}}
+    {{end}}backendRefs:{{range .Backends}}
+    - {{if .Service}}{name: {{.Name}}, port: 8000{{else}}{group: inference.networking.k8s.io, kind: InferencePool, name: {{.Name}}{{end}}{{with .Namespace}}, namespace: {{.}}{{end}}{{with .Weight}}, weight: {{.}}{{end}}}{{end}}{{end}}
+`
+
+func (r httpRoute) apply(t *testing.T) {
+	t.Helper()
+	if r.Name == "" {
+		r.Name = "llm"
+	}
+	applyTemplate(t, httpRouteYAML, r)
+}
+
+// poolRoute is the route "llm" on Gateway "gw" with one rule to one pool.
+type poolRoute struct {
+	Namespace string
+	// GatewayNamespace and PoolNamespace are written only when set (else the route's own).
+	GatewayNamespace, PoolNamespace string
+	// Pool is the pool's name, "pool" when empty.
+	Pool string
+	// RuleName names the rule ("": unnamed, the operator names it rule-0); Timeouts are its
+	// timeouts as flow YAML ("": none).
+	RuleName, Timeouts string
+}
+
+func (r poolRoute) apply(t *testing.T) {
+	t.Helper()
+	if r.Pool == "" {
+		r.Pool = "pool"
+	}
+	httpRoute{Namespace: r.Namespace, GatewayNamespace: r.GatewayNamespace, Rules: []routeRule{{
+		Name: r.RuleName, Timeouts: r.Timeouts,
+		Backends: []routeBackend{{Name: r.Pool, Namespace: r.PoolNamespace}},
+	}}}.apply(t)
+}
 
 // newInferenceClass creates a GatewayClass of the operator with its parameters (params: the
 // parameters' spec as flow YAML, "{}" for the defaults), named after the test's namespace,

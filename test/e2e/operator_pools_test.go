@@ -13,24 +13,6 @@ import (
 	"github.com/inferencepool-operator/inferencepool-operator/test/xds"
 )
 
-const twoRulesRouteYAML = `
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata:
-  name: llm
-  namespace: {{.Namespace}}
-spec:
-  parentRefs:
-  - name: gw
-  rules:
-  - name: chat
-    matches: [{path: {type: PathPrefix, value: /v1/chat}}]
-    backendRefs: [{group: inference.networking.k8s.io, kind: InferencePool, name: pool-a}]
-  - name: completions
-    matches: [{path: {type: PathPrefix, value: /v1/completions}}]
-    backendRefs: [{group: inference.networking.k8s.io, kind: InferencePool, name: pool-b}]
-`
-
 // TestTwoPoolsOnTwoRules routes two rules of one route to two pools, with parameters that
 // change the fallback load balancing (RoundRobin) and the EPP message timeout (3s). Each pool
 // gets its own policies targeting its own rule; Envoy Gateway accepts all of them (none
@@ -45,7 +27,10 @@ func TestTwoPoolsOnTwoRules(t *testing.T) {
 	for _, pool := range []string{"pool-a", "pool-b"} {
 		model{Namespace: ns, Name: pool, Replicas: 2}.apply(t)
 	}
-	applyTemplate(t, twoRulesRouteYAML, map[string]any{"Namespace": ns})
+	httpRoute{Namespace: ns, Rules: []routeRule{
+		{Name: "chat", PathPrefix: "/v1/chat", Backends: []routeBackend{{Name: "pool-a"}}},
+		{Name: "completions", PathPrefix: "/v1/completions", Backends: []routeBackend{{Name: "pool-b"}}},
+	}}.apply(t)
 
 	waitGatewayProgrammed(t, c, ns, "gw", 1)
 	waitRouteAccepted(t, c, ns, "llm", ns, "gw")

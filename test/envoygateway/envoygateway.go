@@ -24,7 +24,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -35,6 +34,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/inferencepool-operator/inferencepool-operator/test/cluster"
+
+	"github.com/inferencepool-operator/inferencepool-operator/test/kit"
 )
 
 const (
@@ -247,38 +248,21 @@ func certgen(ctx context.Context, c *cluster.Cluster, binary string) error {
 
 // waitReady waits for the controller's readiness probe (the chart's readinessProbe).
 func (eg *EnvoyGateway) waitReady(ctx context.Context, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	var last error
-	for {
-		last = probe(ctx, "http://127.0.0.1:8081/readyz")
-		if last == nil {
-			return nil
-		}
-		select {
-		case <-eg.proc.Done():
-			return fmt.Errorf("envoy-gateway exited before it was ready; end of %s:\n%s", eg.LogFile, eg.proc.Tail(4000))
-		case <-ctx.Done():
-			return fmt.Errorf("envoy-gateway not ready: %v; end of %s:\n%s", last, eg.LogFile, eg.proc.Tail(4000))
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-}
-
-func probe(ctx context.Context, url string) error {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	err := kit.Poll(ctx, kit.Options{Timeout: timeout, Interval: 200 * time.Millisecond, What: "envoy-gateway ready",
+		Abort: func() error {
+			select {
+			case <-eg.proc.Done():
+				return errors.New("envoy-gateway exited before it was ready")
+			default:
+				return nil
+			}
+		}}, func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		return kit.GetOK(ctx, "http://127.0.0.1:8081/readyz", false)
+	})
 	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	_ = resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: %s", url, resp.Status)
+		return fmt.Errorf("%w; end of %s:\n%s", err, eg.LogFile, eg.proc.Tail(4000))
 	}
 	return nil
 }

@@ -15,6 +15,8 @@ import (
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/inferencepool-operator/inferencepool-operator/test/cluster"
+
+	"github.com/inferencepool-operator/inferencepool-operator/test/kit"
 )
 
 // DefaultGatewayClass is the name of the class CreateGatewayClass makes in the system tests.
@@ -79,18 +81,14 @@ func CreateGatewayClass(ctx context.Context, cfg *rest.Config, name string) erro
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	for {
+	return kit.Poll(ctx, kit.Options{Timeout: 60 * time.Second, Interval: 200 * time.Millisecond, What: "GatewayClass " + name + " Accepted"}, func(ctx context.Context) error {
 		gc := &gwapiv1.GatewayClass{}
-		err := c.Get(ctx, client.ObjectKey{Name: name}, gc)
-		if err == nil && meta.IsStatusConditionTrue(gc.Status.Conditions, string(gwapiv1.GatewayClassConditionStatusAccepted)) {
-			return nil
+		if err := c.Get(ctx, client.ObjectKey{Name: name}, gc); err != nil {
+			return err
 		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("GatewayClass %s not Accepted (%v): %+v", name, err, gc.Status.Conditions)
-		case <-time.After(200 * time.Millisecond):
+		if !meta.IsStatusConditionTrue(gc.Status.Conditions, string(gwapiv1.GatewayClassConditionStatusAccepted)) {
+			return fmt.Errorf("conditions %+v", gc.Status.Conditions)
 		}
-	}
+		return nil
+	})
 }

@@ -54,3 +54,13 @@ func TestEventually(t *testing.T) {
 		t.Errorf("abort: %q after %v, want at once with the abort's reason", got, time.Since(start))
 	}
 }
+
+func TestPollEndsWithItsContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	start := time.Now()
+	err := Poll(ctx, Options{Timeout: time.Minute, What: "the CRD"}, func(context.Context) error { return errors.New("not established") })
+	if err == nil || !strings.Contains(err.Error(), "the CRD") || !strings.Contains(err.Error(), "not established") || time.Since(start) > 5*time.Second {
+		t.Errorf("Poll with an ended context: %v after %v, want at once an error naming what and why", err, time.Since(start))
+	}
+}

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/inferencepool-operator/inferencepool-operator/test/kit"
 )
 
 // ControllerStats are the operator's controller-runtime metrics, per controller: how much work
@@ -86,7 +88,7 @@ func (op *OperatorProcess) Leader(ctx context.Context) (bool, error) {
 
 // scrape reads the operator's metrics endpoint and passes each sample to sample.
 func (op *OperatorProcess) scrape(ctx context.Context, sample func(name, controller string, value float64)) error {
-	resp, err := get(ctx, "http://"+op.metrics+"/metrics")
+	resp, err := kit.Get(ctx, "http://"+op.metrics+"/metrics", false)
 	if err != nil {
 		return err
 	}

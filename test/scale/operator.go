@@ -13,6 +13,8 @@ import (
 
 	"github.com/inferencepool-operator/inferencepool-operator/test/cluster"
 	testenv "github.com/inferencepool-operator/inferencepool-operator/test/envtest"
+
+	"github.com/inferencepool-operator/inferencepool-operator/test/kit"
 )
 
 // BuildOperator builds the operator's binary (./cmd, as the image does) into dir.
@@ -66,37 +68,27 @@ func (op *OperatorProcess) Stop() error { return op.Proc.Stop(10 * time.Second) 
 // Profile saves the pprof profile name (with query) to file, waiting for the endpoint to come up.
 func (op *OperatorProcess) Profile(ctx context.Context, name, query, file string) error {
 	url := "http://" + op.pprof + "/debug/pprof/" + name + "?" + query
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := get(ctx, url)
-		if err == nil {
-			defer func() { _ = resp.Body.Close() }()
-			if resp.StatusCode != http.StatusOK {
-				return fmt.Errorf("GET %s: %s", url, resp.Status)
-			}
-			f, err := os.Create(file)
-			if err != nil {
-				return err
-			}
-			if _, err := io.Copy(f, resp.Body); err != nil {
-				_ = f.Close()
-				return err
-			}
-			return f.Close()
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			return fmt.Errorf("GET %s: %w", url, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func get(ctx context.Context, url string) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	var resp *http.Response
+	err := kit.Poll(ctx, kit.Options{Timeout: 30 * time.Second, Interval: 20 * time.Millisecond, What: "GET " + url}, func(ctx context.Context) (err error) {
+		resp, err = kit.Get(context.WithoutCancel(ctx), url, false) // the body outlives the poll
+		return err
+	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return http.DefaultClient.Do(req)
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // FreeAddrs returns n local addresses whose ports were free a moment ago.

@@ -29,6 +29,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+
+	"github.com/inferencepool-operator/inferencepool-operator/test/kit"
 )
 
 const (
@@ -91,24 +93,23 @@ func ForGateway(ctx context.Context, cfg *rest.Config, namespace, name string) (
 
 func waitForProxyPod(ctx context.Context, cs kubernetes.Interface, namespace, name string) (*corev1.Pod, error) {
 	selector := labels.SelectorFromSet(labels.Set{owningGatewayNameLabel: name, owningGatewayNamespaceLabel: namespace}).String()
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	for {
+	var ready *corev1.Pod
+	err := kit.Poll(ctx, kit.Options{Timeout: time.Minute, Interval: 200 * time.Millisecond,
+		What: fmt.Sprintf("a Ready proxy pod of Gateway %s/%s (%s)", namespace, name, selector)}, func(ctx context.Context) error {
 		pods, err := cs.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
-		if err == nil {
-			sort.Slice(pods.Items, func(i, j int) bool { return pods.Items[i].Name < pods.Items[j].Name })
-			for i := range pods.Items {
-				if podReady(&pods.Items[i]) {
-					return &pods.Items[i], nil
-				}
+		if err != nil {
+			return err
+		}
+		sort.Slice(pods.Items, func(i, j int) bool { return pods.Items[i].Name < pods.Items[j].Name })
+		for i := range pods.Items {
+			if podReady(&pods.Items[i]) {
+				ready = &pods.Items[i]
+				return nil
 			}
 		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("no Ready proxy pod of Gateway %s/%s (%s): %v", namespace, name, selector, err)
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
+		return fmt.Errorf("%d pods, none Ready", len(pods.Items))
+	})
+	return ready, err
 }
 
 func podReady(pod *corev1.Pod) bool {
