@@ -4,12 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 
 	egv1a1 "github.com/envoyproxy/gateway/api/v1alpha1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -222,12 +224,8 @@ func (p *prerequisites) markIndexed(set *apiSet) {
 // objectServed tells whether the API server serves obj's kind: the operator writes nothing of a
 // kind whose CRD is missing (the apply would fail on every reconcile), and prunes nothing of it.
 func (p *prerequisites) objectServed(obj client.Object) bool {
-	switch obj.(type) {
-	case *gwapiv1.BackendTLSPolicy:
-		return p.has(&backendTLSPolicyAPIs)
-	case *egv1a1.BackendTrafficPolicy, *egv1a1.EnvoyExtensionPolicy, *egv1a1.ClientTrafficPolicy,
-		*egv1a1.SecurityPolicy, *egv1a1.Backend:
-		return p.has(&envoyGatewayAPIs)
+	if set := writeGatedSetOf(obj); set != nil {
+		return p.has(set)
 	}
 	return true
 }
@@ -235,14 +233,36 @@ func (p *prerequisites) objectServed(obj client.Object) bool {
 // listServed tells whether the kind of list is served and indexed (pruning skips the others:
 // nothing of theirs can exist yet).
 func (p *prerequisites) listServed(list client.ObjectList) bool {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	switch list.(type) {
-	case *gwapiv1.BackendTLSPolicyList:
-		return p.indexed[&backendTLSPolicyAPIs]
-	case *egv1a1.BackendTrafficPolicyList, *egv1a1.EnvoyExtensionPolicyList, *egv1a1.ClientTrafficPolicyList,
-		*egv1a1.SecurityPolicyList, *egv1a1.BackendList:
-		return p.indexed[&envoyGatewayAPIs]
+	if set := writeGatedSetOf(list); set != nil {
+		p.mu.RLock()
+		defer p.mu.RUnlock()
+		return p.indexed[set]
 	}
 	return true
+}
+
+// writeGatedSets hold the generated kinds the operator can run without: it writes and prunes
+// them only while they are served. Without the other sets it serves nothing at all.
+var writeGatedSets = []*apiSet{&envoyGatewayAPIs, &backendTLSPolicyAPIs}
+
+// kindsScheme names the kinds of the operator's objects.
+var kindsScheme = NewScheme()
+
+// writeGatedSetOf is the set of writeGatedSets holding obj's kind (a list's: its items' kind),
+// nil when none does.
+func writeGatedSetOf(obj runtime.Object) *apiSet {
+	gvks, _, err := kindsScheme.ObjectKinds(obj)
+	if err != nil {
+		return nil
+	}
+	gvk := gvks[0]
+	if _, isList := obj.(client.ObjectList); isList {
+		gvk.Kind = strings.TrimSuffix(gvk.Kind, "List")
+	}
+	for _, set := range writeGatedSets {
+		if slices.Contains(set.kinds, gvk) {
+			return set
+		}
+	}
+	return nil
 }

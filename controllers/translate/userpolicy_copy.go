@@ -2,7 +2,6 @@ package translate
 
 import (
 	egv1a1 "github.com/envoyproxy/gateway/api/v1alpha1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
@@ -127,37 +126,22 @@ func carriedCopy(s *Snapshot, p UserPolicy, targets []PolicyTarget) (client.Obje
 	}
 	meta := objectMeta(p.Source(), ns, CarriedPolicyName(p.Object.GetName()),
 		controllerRef(egv1a1.GroupVersion.String(), p.Kind, p.Object))
-	typeMeta := metav1.TypeMeta{APIVersion: egv1a1.GroupVersion.String(), Kind: p.Kind}
-	var obj client.Object
-	switch o := p.Object.(type) {
-	case *egv1a1.SecurityPolicy:
-		c := &egv1a1.SecurityPolicy{TypeMeta: typeMeta, ObjectMeta: meta, Spec: *o.Spec.DeepCopy()}
-		c.Spec.PolicyTargetReferences = refs
-		obj = c
-	case *egv1a1.BackendTrafficPolicy:
-		c := &egv1a1.BackendTrafficPolicy{TypeMeta: typeMeta, ObjectMeta: meta, Spec: *o.Spec.DeepCopy()}
+	obj := PolicyKindOf(p.Kind).carry(p.Object, meta)
+	refsOf, _, _ := policyParts(obj)
+	// What a copy changes beyond its targets depends on what the kind means.
+	if c, ok := obj.(*egv1a1.BackendTrafficPolicy); ok {
 		if settings, ok := s.poolRulesServed(p); ok {
 			// Its shared buckets span pool rules: the copy serves them, with the pool's
 			// load balancing (sharesBuckets).
-			spec, _ := poolTrafficSpec(ruleHolders{own: &p}, ns, settings, true)
-			c.Spec = spec
+			c.Spec, _ = poolTrafficSpec(ruleHolders{own: &p}, ns, settings, true)
 		}
-		c.Spec.PolicyTargetReferences = refs
-		obj = c
-	case *egv1a1.EnvoyExtensionPolicy:
-		c := &egv1a1.EnvoyExtensionPolicy{TypeMeta: typeMeta, ObjectMeta: meta, Spec: *o.Spec.DeepCopy()}
-		c.Spec.PolicyTargetReferences = refs
-		obj = c
-	case *egv1a1.ClientTrafficPolicy:
-		c := &egv1a1.ClientTrafficPolicy{TypeMeta: typeMeta, ObjectMeta: meta, Spec: *o.Spec.DeepCopy()}
-		c.Spec.PolicyTargetReferences = refs
+	}
+	if c, ok := obj.(*egv1a1.ClientTrafficPolicy); ok && s.stripsOnAny(targets) {
 		// A listener's policy replaces the Gateway's on that listener: it removes the
 		// destination header too, wherever the class strips it.
-		if s.stripsOnAny(targets) {
-			removeDestinationHeader(&c.Spec)
-		}
-		obj = c
+		removeDestinationHeader(&c.Spec)
 	}
+	*refsOf = refs
 	return obj, grants.objects(p.Source())
 }
 

@@ -2,6 +2,7 @@ package translate
 
 import (
 	egv1a1 "github.com/envoyproxy/gateway/api/v1alpha1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
@@ -61,6 +62,17 @@ var policyKindInfos = []*PolicyKindInfo{
 		func(p *egv1a1.EnvoyExtensionPolicy) (*egv1a1.PolicyTargetReferences, *egv1a1.MergeType, *gwapiv1.PolicyStatus) {
 			return &p.Spec.PolicyTargetReferences, p.Spec.MergeType, &p.Status
 		}),
+}
+
+// carry returns a copy of o, a policy of kind k, with meta for its metadata and no status: the
+// start of the operator's copy of a user's policy.
+func (k *PolicyKindInfo) carry(o client.Object, meta metav1.ObjectMeta) client.Object {
+	c := o.DeepCopyObject().(client.Object)
+	*c.(metav1.ObjectMetaAccessor).GetObjectMeta().(*metav1.ObjectMeta) = meta
+	c.GetObjectKind().SetGroupVersionKind(egv1a1.GroupVersion.WithKind(k.Kind))
+	_, _, status := k.parts(c)
+	*status = gwapiv1.PolicyStatus{}
+	return c
 }
 
 // PolicyKindOf describes the carried-over kind (nil for another).
