@@ -186,13 +186,9 @@ func routesOfTarget(ctx context.Context, c client.Reader, kind string, nn types.
 // routesOfSelector lists the routes a policy's targetSelector (of a policy in ns) may reach:
 // the routes it selects, or those attached to the Gateways it selects (shared with the cache).
 func routesOfSelector(ctx context.Context, c client.Reader, ns string, sel egv1a1.TargetSelector) []gwapiv1.HTTPRoute {
-	ls, err := labelSelectorOf(sel)
+	opts, err := selectorListOptions(ns, sel, noDeepCopy)
 	if err != nil {
 		return nil
-	}
-	opts := []client.ListOption{client.MatchingLabelsSelector{Selector: ls}, noDeepCopy}
-	if sel.Namespaces == nil || sel.Namespaces.From == "" || sel.Namespaces.From == egv1a1.TargetNamespaceFromSame {
-		opts = append(opts, client.InNamespace(ns))
 	}
 	switch sel.Kind {
 	case "HTTPRoute":
@@ -214,6 +210,21 @@ func routesOfSelector(ctx context.Context, c client.Reader, ns string, sel egv1a
 	return nil
 }
 
+// selectorListOptions are the options listing what a targetSelector of a policy in ns may
+// select: its labels, in ns unless it selects from all namespaces (the translation applies the
+// namespace rules and ReferenceGrants). An invalid selector is an error: it selects nothing.
+func selectorListOptions(ns string, sel egv1a1.TargetSelector, extra ...client.ListOption) ([]client.ListOption, error) {
+	ls, err := metav1.LabelSelectorAsSelector(&metav1.LabelSelector{MatchLabels: sel.MatchLabels, MatchExpressions: sel.MatchExpressions})
+	if err != nil {
+		return nil, err
+	}
+	opts := append([]client.ListOption{client.MatchingLabelsSelector{Selector: ls}}, extra...)
+	if sel.Namespaces == nil || sel.Namespaces.From == "" || sel.Namespaces.From == egv1a1.TargetNamespaceFromSame {
+		opts = append(opts, client.InNamespace(ns))
+	}
+	return opts, nil
+}
+
 // gatewaysOfPolicy maps a user's ClientTrafficPolicy to the Gateways it may target.
 func gatewaysOfPolicy(ctx context.Context, c client.Reader, o client.Object) []reconcile.Request {
 	var out []reconcile.Request
@@ -224,13 +235,9 @@ func gatewaysOfPolicy(ctx context.Context, c client.Reader, o client.Object) []r
 		}
 	}
 	for _, sel := range refs.TargetSelectors {
-		ls, err := labelSelectorOf(sel)
+		opts, err := selectorListOptions(o.GetNamespace(), sel, noDeepCopy)
 		if err != nil || sel.Kind != "Gateway" {
 			continue
-		}
-		opts := []client.ListOption{client.MatchingLabelsSelector{Selector: ls}, noDeepCopy}
-		if sel.Namespaces == nil || sel.Namespaces.From == "" || sel.Namespaces.From == egv1a1.TargetNamespaceFromSame {
-			opts = append(opts, client.InNamespace(o.GetNamespace()))
 		}
 		list := &gwapiv1.GatewayList{}
 		if err := c.List(ctx, list, opts...); err == nil {

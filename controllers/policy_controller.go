@@ -6,8 +6,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -18,8 +16,6 @@ import (
 	giev1 "sigs.k8s.io/gateway-api-inference-extension/api/v1"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 	gwapiv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
-
-	egv1a1 "github.com/envoyproxy/gateway/api/v1alpha1"
 
 	"github.com/inferencepool-operator/inferencepool-operator/api/v1alpha1"
 	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate"
@@ -124,70 +120,6 @@ func (r *PolicyReconciler) snapshot(ctx context.Context, obj client.Object) (*tr
 		b.addPolicy(c)
 	}
 	return b.snap, nil
-}
-
-// addTarget adds a target of kind nn: a route, or a Gateway with the routes attached to it.
-func (b *snapshotBuilder) addTarget(kind string, nn types.NamespacedName) error {
-	switch kind {
-	case "Gateway":
-		if err := b.addGateway(nn); err != nil {
-			return err
-		}
-		for _, route := range routesOfGateway(b.ctx, b.c, nn) {
-			if err := b.addRoute(route.DeepCopy()); err != nil {
-				return err
-			}
-		}
-	case "HTTPRoute":
-		route := &gwapiv1.HTTPRoute{}
-		found, err := b.referenced(nn, route)
-		if err != nil || !found {
-			return err
-		}
-		return b.addRoute(route)
-	}
-	return nil
-}
-
-// addSelected adds the objects a targetSelector of a policy in ns may select (the translation
-// applies its namespace rules and ReferenceGrants).
-func (b *snapshotBuilder) addSelected(ns string, sel egv1a1.TargetSelector) error {
-	var opts []client.ListOption
-	if sel.Namespaces == nil || sel.Namespaces.From == "" || sel.Namespaces.From == egv1a1.TargetNamespaceFromSame {
-		opts = append(opts, client.InNamespace(ns))
-	}
-	if ls, err := labelSelectorOf(sel); err == nil {
-		opts = append(opts, client.MatchingLabelsSelector{Selector: ls})
-	} else {
-		return nil // an invalid selector selects nothing
-	}
-	switch sel.Kind {
-	case "Gateway":
-		list := &gwapiv1.GatewayList{}
-		if err := b.c.List(b.ctx, list, opts...); err != nil {
-			return err
-		}
-		for i := range list.Items {
-			if err := b.addTarget("Gateway", client.ObjectKeyFromObject(&list.Items[i])); err != nil {
-				return err
-			}
-		}
-	case "HTTPRoute":
-		list := &gwapiv1.HTTPRouteList{}
-		if err := b.c.List(b.ctx, list, opts...); err != nil {
-			return err
-		}
-		for i := range list.Items {
-			if err := b.addRoute(&list.Items[i]); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-func labelSelectorOf(sel egv1a1.TargetSelector) (labels.Selector, error) {
-	return metav1.LabelSelectorAsSelector(&metav1.LabelSelector{MatchLabels: sel.MatchLabels, MatchExpressions: sel.MatchExpressions})
 }
 
 // SetupWithManager watches the policies of the kind and what decides their translation.

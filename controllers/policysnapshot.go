@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate"
 )
@@ -101,4 +102,59 @@ func (b *snapshotBuilder) addPolicy(o client.Object) {
 	}
 	b.policies[key] = true
 	b.snap.Add(o)
+}
+
+// addTarget adds a target of kind nn: a route, or a Gateway with the routes attached to it.
+func (b *snapshotBuilder) addTarget(kind string, nn types.NamespacedName) error {
+	switch kind {
+	case "Gateway":
+		if err := b.addGateway(nn); err != nil {
+			return err
+		}
+		for _, route := range routesOfGateway(b.ctx, b.c, nn) {
+			if err := b.addRoute(route.DeepCopy()); err != nil {
+				return err
+			}
+		}
+	case "HTTPRoute":
+		route := &gwapiv1.HTTPRoute{}
+		found, err := b.referenced(nn, route)
+		if err != nil || !found {
+			return err
+		}
+		return b.addRoute(route)
+	}
+	return nil
+}
+
+// addSelected adds the objects a targetSelector of a policy in ns may select (the translation
+// applies its namespace rules and ReferenceGrants).
+func (b *snapshotBuilder) addSelected(ns string, sel egv1a1.TargetSelector) error {
+	opts, err := selectorListOptions(ns, sel)
+	if err != nil {
+		return nil // an invalid selector selects nothing
+	}
+	switch sel.Kind {
+	case "Gateway":
+		list := &gwapiv1.GatewayList{}
+		if err := b.c.List(b.ctx, list, opts...); err != nil {
+			return err
+		}
+		for i := range list.Items {
+			if err := b.addTarget("Gateway", client.ObjectKeyFromObject(&list.Items[i])); err != nil {
+				return err
+			}
+		}
+	case "HTTPRoute":
+		list := &gwapiv1.HTTPRouteList{}
+		if err := b.c.List(b.ctx, list, opts...); err != nil {
+			return err
+		}
+		for i := range list.Items {
+			if err := b.addRoute(&list.Items[i]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -98,50 +98,6 @@ func multiPoolMessage(route *gwapiv1.HTTPRoute, rule string, pools []types.Names
 		rule, route.Namespace, route.Name, strings.Join(names, ", "), names[0], names[0])
 }
 
-// rulePools lists the usable pools a rule references (existing, permitted), in order.
-func rulePools(s *Snapshot, route *gwapiv1.HTTPRoute, rule gwapiv1.HTTPRouteRule) []types.NamespacedName {
-	var out []types.NamespacedName
-	for _, br := range rule.BackendRefs {
-		if !IsPoolRef(br.BackendObjectReference) {
-			continue
-		}
-		nn := types.NamespacedName{Namespace: RefNamespace(br.BackendObjectReference, route.Namespace), Name: string(br.Name)}
-		if s.usablePool(route, nn) != nil && !containsNN(out, nn) {
-			out = append(out, nn)
-		}
-	}
-	return out
-}
-
-func containsNN(list []types.NamespacedName, nn types.NamespacedName) bool {
-	for _, x := range list {
-		if x == nn {
-			return true
-		}
-	}
-	return false
-}
-
-// servedParents lists the parentRefs of route (as written) that name Gateways of ours whose
-// class is usable: those become parentRefs of the generated route.
-func servedParents(s *Snapshot, route *gwapiv1.HTTPRoute) []gwapiv1.ParentReference {
-	var out []gwapiv1.ParentReference
-	for _, i := range s.OurParentRefs(route) {
-		ref := route.Spec.ParentRefs[i]
-		if _, _, ok := s.OurServedGateway(ParentGateway(ref, route.Namespace)); ok {
-			out = append(out, ref)
-		}
-	}
-	return out
-}
-
-// generatedParentRef is the parentRef of the generated route that stands for ref.
-func generatedParentRef(ref gwapiv1.ParentReference) gwapiv1.ParentReference {
-	out := *ref.DeepCopy()
-	out.Name = gwapiv1.ObjectName(GeneratedGatewayName(string(ref.Name)))
-	return out
-}
-
 // GeneratedRoute renders the EG HTTPRoute for route, or nil when none of its parents is served.
 func GeneratedRoute(s *Snapshot, route *gwapiv1.HTTPRoute) *gwapiv1.HTTPRoute {
 	r, _ := generateRoute(s, route)
@@ -184,16 +140,6 @@ func generateRoute(s *Snapshot, route *gwapiv1.HTTPRoute) (*gwapiv1.HTTPRoute, [
 			controllerRef(gwapiv1.GroupVersion.String(), "HTTPRoute", route)),
 		Spec: *spec,
 	}, events
-}
-
-// usesPool tells whether a rule has an InferencePool backendRef.
-func usesPool(rule *gwapiv1.HTTPRouteRule) bool {
-	for _, br := range rule.BackendRefs {
-		if IsPoolRef(br.BackendObjectReference) {
-			return true
-		}
-	}
-	return false
 }
 
 // defaultTimeouts are the timeouts of a generated pool rule whose user rule sets none: without
@@ -295,30 +241,6 @@ func RouteParents(s *Snapshot, route *gwapiv1.HTTPRoute, desired *gwapiv1.HTTPRo
 		out = append(out, entry)
 	}
 	return out
-}
-
-// findParentStatus finds the status entry for parentRef ref (of a route in routeNamespace).
-func findParentStatus(parents []gwapiv1.RouteParentStatus, ref gwapiv1.ParentReference, routeNamespace string) *gwapiv1.RouteParentStatus {
-	for i := range parents {
-		if ParentRefEqual(parents[i].ParentRef, ref, routeNamespace) {
-			return &parents[i]
-		}
-	}
-	return nil
-}
-
-// ParentRefEqual compares two parentRefs of a route in routeNamespace, defaults applied.
-func ParentRefEqual(a, b gwapiv1.ParentReference, routeNamespace string) bool {
-	if !IsGatewayParentRef(a) || !IsGatewayParentRef(b) {
-		return false
-	}
-	if ParentGateway(a, routeNamespace) != ParentGateway(b, routeNamespace) {
-		return false
-	}
-	if ptrString(a.SectionName) != ptrString(b.SectionName) {
-		return false
-	}
-	return ptrPort(a.Port) == ptrPort(b.Port)
 }
 
 func ptrString[T ~string](p *T) string {

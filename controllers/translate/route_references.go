@@ -2,9 +2,14 @@ package translate
 
 import (
 	"k8s.io/apimachinery/pkg/types"
+	giev1 "sigs.k8s.io/gateway-api-inference-extension/api/v1"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 	gwapiv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
 )
+
+// Which pools a route's rules reference, and which of them it may use (the pool exists and a
+// ReferenceGrant permits a reference across namespaces): the one "usable pool" rule that
+// routes, pools and policies all follow.
 
 // IsPoolRef tells whether a backendRef names an InferencePool.
 func IsPoolRef(ref gwapiv1.BackendObjectReference) bool {
@@ -40,45 +45,6 @@ func PoolRefs(route *gwapiv1.HTTPRoute) []types.NamespacedName {
 	return out
 }
 
-// IsGatewayParentRef tells whether a parentRef names a Gateway (the default kind).
-func IsGatewayParentRef(ref gwapiv1.ParentReference) bool {
-	group := gwapiv1.GroupName
-	if ref.Group != nil {
-		group = string(*ref.Group)
-	}
-	kind := "Gateway"
-	if ref.Kind != nil {
-		kind = string(*ref.Kind)
-	}
-	return group == gwapiv1.GroupName && kind == "Gateway"
-}
-
-// ParentGateway is the Gateway a parentRef of a route in routeNamespace names.
-func ParentGateway(ref gwapiv1.ParentReference, routeNamespace string) types.NamespacedName {
-	ns := routeNamespace
-	if ref.Namespace != nil && *ref.Namespace != "" {
-		ns = string(*ref.Namespace)
-	}
-	return types.NamespacedName{Namespace: ns, Name: string(ref.Name)}
-}
-
-// ParentGateways lists the Gateways a route's parentRefs name, without duplicates.
-func ParentGateways(route *gwapiv1.HTTPRoute) []types.NamespacedName {
-	var out []types.NamespacedName
-	seen := map[types.NamespacedName]bool{}
-	for _, ref := range route.Spec.ParentRefs {
-		if !IsGatewayParentRef(ref) {
-			continue
-		}
-		nn := ParentGateway(ref, route.Namespace)
-		if !seen[nn] {
-			seen[nn] = true
-			out = append(out, nn)
-		}
-	}
-	return out
-}
-
 // ReferencePermitted tells whether an object of kind fromKind in fromNamespace may reference
 // the object (toGroup, toKind, toName) in toNamespace: always within a namespace, otherwise only
 // when a ReferenceGrant in toNamespace allows it.
@@ -105,6 +71,75 @@ func ReferencePermitted(grants []gwapiv1beta1.ReferenceGrant, fromGroup, fromKin
 			if string(t.Group) == toGroup && string(t.Kind) == toKind && (t.Name == nil || *t.Name == "" || string(*t.Name) == toName) {
 				return true
 			}
+		}
+	}
+	return false
+}
+
+// PoolRefPermitted tells whether route may reference the pool pool (same namespace, or a
+// ReferenceGrant in the pool's namespace allows HTTPRoutes of the route's namespace).
+func (s *Snapshot) PoolRefPermitted(route *gwapiv1.HTTPRoute, pool types.NamespacedName) bool {
+	return ReferencePermitted(s.Grants, gwapiv1.GroupName, "HTTPRoute", route.Namespace,
+		InferenceGroup, InferencePoolKind, pool.Namespace, pool.Name)
+}
+
+// usablePool returns the pool nn when route may send traffic to it: it exists, has target
+// ports, and route may reference it. A reference to any other becomes a Service that cannot
+// exist (design.md §10).
+func (s *Snapshot) usablePool(route *gwapiv1.HTTPRoute, nn types.NamespacedName) *giev1.InferencePool {
+	if p := s.Pool(nn); p != nil && len(p.Spec.TargetPorts) > 0 && s.PoolRefPermitted(route, nn) {
+		return p
+	}
+	return nil
+}
+
+// RoutesUsingPool lists the routes on our Gateways whose rules reference pool with permission,
+// sorted by namespace and name.
+func (s *Snapshot) RoutesUsingPool(pool types.NamespacedName) []*gwapiv1.HTTPRoute {
+	var out []*gwapiv1.HTTPRoute
+	for _, r := range s.routesByName() {
+		if !s.OnOurGateways(r) || !s.PoolRefPermitted(r, pool) {
+			continue
+		}
+		for _, ref := range PoolRefs(r) {
+			if ref == pool {
+				out = append(out, r)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// rulePools lists the usable pools a rule references (existing, permitted), in order.
+func rulePools(s *Snapshot, route *gwapiv1.HTTPRoute, rule gwapiv1.HTTPRouteRule) []types.NamespacedName {
+	var out []types.NamespacedName
+	for _, br := range rule.BackendRefs {
+		if !IsPoolRef(br.BackendObjectReference) {
+			continue
+		}
+		nn := types.NamespacedName{Namespace: RefNamespace(br.BackendObjectReference, route.Namespace), Name: string(br.Name)}
+		if s.usablePool(route, nn) != nil && !containsNN(out, nn) {
+			out = append(out, nn)
+		}
+	}
+	return out
+}
+
+func containsNN(list []types.NamespacedName, nn types.NamespacedName) bool {
+	for _, x := range list {
+		if x == nn {
+			return true
+		}
+	}
+	return false
+}
+
+// usesPool tells whether a rule has an InferencePool backendRef.
+func usesPool(rule *gwapiv1.HTTPRouteRule) bool {
+	for _, br := range rule.BackendRefs {
+		if IsPoolRef(br.BackendObjectReference) {
+			return true
 		}
 	}
 	return false
