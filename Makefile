@@ -125,11 +125,11 @@ test-e2e: ## System tests (root needed): cluster from source + kwok, the real En
 	go test -tags e2e -count=1 -timeout 15m -run TestDemoWithEnvoyGateway ./hack/demo/ $(E2E_TEST_FLAGS)
 
 # The committed report of the GIE conformance suite; make test writes its run under tmp/ instead.
-CONFORMANCE_REPORT ?= $(CURDIR)/conformance/reports/v1.6.0/inferencepool-operator/local-report.yaml
+CONFORMANCE_REPORT ?= $(CURDIR)/conformance/reports/v1.6.2/inferencepool-operator/local-report.yaml
 CONFORMANCE_TEST_FLAGS ?=
 
 .PHONY: conformance
-conformance: ## GIE v1.6.0 conformance (root needed): the status-only tests and a report, and the other tests' status assertions.
+conformance: ## GIE conformance (the v1.6.0 suite, GIE v1.6.2 CRDs) (root needed): the status-only tests and a report, and the other tests' status assertions.
 	CONFORMANCE_REPORT=$(CONFORMANCE_REPORT) CONFORMANCE_IMPLEMENTATION_VERSION=v$(VERSION) \
 		go test -tags conformance -count=1 -timeout 30m ./test/conformance/... $(CONFORMANCE_TEST_FLAGS)
 

@@ -44,7 +44,7 @@ var missingAPIMessages = map[MissingAPI]string{
 		"install the Gateway API " + minorOf(GatewayAPIVersion) + " CRDs Envoy Gateway's chart bundles, or use TLS mode InsecureSkipVerify",
 }
 
-// minorOf is "v1.6" for "v1.6.0".
+// minorOf is "v1.6" for "v1.6.2".
 func minorOf(version string) string {
 	if i := strings.LastIndexByte(version, '.'); i > 0 {
 		return version[:i]

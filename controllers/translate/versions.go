@@ -10,8 +10,9 @@ const (
 	EnvoyGatewayVersion = "v1.9.1"
 	// InferenceExtensionVersion is the Gateway API Inference Extension's release whose CRDs users
 	// install: go.mod's sigs.k8s.io/gateway-api-inference-extension.
-	InferenceExtensionVersion = "v1.6.0"
-	// GatewayAPIVersion is Gateway API's release: go.mod's sigs.k8s.io/gateway-api, whose CRDs
-	// Envoy Gateway's chart bundles.
-	GatewayAPIVersion = "v1.6.1"
+	InferenceExtensionVersion = "v1.6.2"
+	// GatewayAPIVersion is Gateway API's release: go.mod's sigs.k8s.io/gateway-api, whose
+	// experimental-channel CRDs the tests install. Envoy Gateway v1.9.1's chart bundles v1.6.1's,
+	// which differ only in descriptions and their bundle-version annotation.
+	GatewayAPIVersion = "v1.6.3"
 )

@@ -1,6 +1,7 @@
 //go:build conformance
 
-// Package conformance runs the Gateway API Inference Extension (GIE) v1.6.0 conformance suite
+// Package conformance runs the Gateway API Inference Extension (GIE) v1.6.0 conformance suite (the
+// newest on the module proxy; it reports the GIE version of the installed CRDs, v1.6.2)
 // against the operator and the real Envoy Gateway v1.9.1 controller on a local cluster from
 // source (test/cluster, kwok fake pods), with the operator's GatewayClass under test.
 //

@@ -14,6 +14,8 @@ import (
 
 	gie "sigs.k8s.io/gateway-api-inference-extension/conformance"
 	"sigs.k8s.io/gateway-api-inference-extension/conformance/tests"
+
+	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate"
 )
 
 // statusOnlyTests are the suite's tests that check statuses only, so they can pass without a
@@ -92,8 +94,8 @@ func TestConformance(t *testing.T) {
 	if err := yaml.Unmarshal(data, &report); err != nil {
 		t.Fatal(err)
 	}
-	if report.GatewayAPIInferenceExtensionVersion != "v1.6.0" || len(report.ProfileReports) != 1 {
-		t.Fatalf("report for GIE %q with %d profiles, want v1.6.0 and the Gateway profile", report.GatewayAPIInferenceExtensionVersion, len(report.ProfileReports))
+	if report.GatewayAPIInferenceExtensionVersion != translate.InferenceExtensionVersion || len(report.ProfileReports) != 1 {
+		t.Fatalf("report for GIE %q with %d profiles, want %s and the Gateway profile", report.GatewayAPIInferenceExtensionVersion, len(report.ProfileReports), translate.InferenceExtensionVersion)
 	}
 	core := report.ProfileReports[0].Core
 	if core.Statistics.Passed != 3 || core.Statistics.Failed != 0 || core.Statistics.Skipped != 11 {

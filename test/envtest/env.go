@@ -1,6 +1,6 @@
 // Package envtest starts a Kubernetes API server and etcd, built from source by
 // hack/build-tool.sh, with every CRD the operator reads or writes installed: ours, GIE's
-// InferencePool (v1.6.0), Gateway API (v1.6.1, experimental channel, as Envoy Gateway bundles
+// InferencePool (v1.6.2), Gateway API (v1.6.3, experimental channel, as Envoy Gateway bundles
 // it) and Envoy Gateway's (v1.9.1). The third-party CRDs are read from the Go module cache, so
 // they are always the versions go.mod pins.
 package envtest
@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 
@@ -61,24 +62,47 @@ func ModuleDir(module string) (string, error) {
 	return dir, nil
 }
 
-// CRDPaths lists the CRD files and directories to install.
+// CRDPaths lists the CRD files and directories to install: the operator's, GIE's InferencePool,
+// Gateway API's and Envoy Gateway's.
 func CRDPaths() ([]string, error) {
-	eg, err := ModuleDir("github.com/envoyproxy/gateway")
-	if err != nil {
-		return nil, err
-	}
 	gie, err := ModuleDir("sigs.k8s.io/gateway-api-inference-extension")
 	if err != nil {
 		return nil, err
 	}
-	egCRDs := filepath.Join(eg, "charts", "gateway-helm", "charts", "crds", "crds")
-	return []string{
+	eg, err := EnvoyGatewayCRDPaths()
+	if err != nil {
+		return nil, err
+	}
+	return append([]string{
 		filepath.Join(RepoRoot(), "config", "crd", "bases"),
 		filepath.Join(gie, "config", "crd", "bases", "inference.networking.k8s.io_inferencepools.yaml"),
-		// Gateway API v1.6.1 experimental, exactly as Envoy Gateway v1.9.1 ships it.
-		filepath.Join(egCRDs, "gatewayapi-crds.yaml"),
-		filepath.Join(egCRDs, "generated"),
-	}, nil
+	}, eg...), nil
+}
+
+// EnvoyGatewayCRDPaths are the CRDs Envoy Gateway needs: Gateway API's experimental channel
+// from the Gateway API module go.mod pins, and Envoy Gateway's own from its chart. Envoy Gateway's
+// chart bundles Gateway API v1.6.1's, which differ from the pinned v1.6.3's only in descriptions
+// and their bundle-version annotation; Gateway API's conformance suite accepts only the CRDs of
+// its own version.
+func EnvoyGatewayCRDPaths() ([]string, error) {
+	eg, err := ModuleDir("github.com/envoyproxy/gateway")
+	if err != nil {
+		return nil, err
+	}
+	gwapi, err := ModuleDir("sigs.k8s.io/gateway-api")
+	if err != nil {
+		return nil, err
+	}
+	// The channel's CRDs, without its kustomization and ValidatingAdmissionPolicy.
+	files, err := filepath.Glob(filepath.Join(gwapi, "config", "crd", "experimental", "gateway.networking.*_*.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	files = slices.DeleteFunc(files, func(f string) bool { return strings.Contains(filepath.Base(f), "_vap_") })
+	if len(files) == 0 {
+		return nil, fmt.Errorf("no Gateway API CRDs under %s", gwapi)
+	}
+	return append(files, filepath.Join(eg, "charts", "gateway-helm", "charts", "crds", "crds", "generated")), nil
 }
 
 // BuildTool runs hack/build-tool.sh for tool (building it from the Go module proxy on first
