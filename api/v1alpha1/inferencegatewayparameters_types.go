@@ -18,6 +18,22 @@ const (
 	// minutes. DefaultStreamIdleTimeout still bounds a stream on which nothing moves.
 	DefaultRequestTimeout    = Duration("0s")
 	DefaultStreamIdleTimeout = Duration("1h")
+	// DefaultNumRetries retries a request that never reached a model server on the endpoint
+	// picker's second and third choices.
+	DefaultNumRetries = int32(2)
+	// DefaultRequestBufferLimit is how much of a request Envoy keeps to retry it: prompts of a
+	// few hundred thousand tokens fit.
+	DefaultRequestBufferLimit = "4Mi"
+	// DefaultHealthCheckService is the gRPC health service GIE's endpoint pickers register on
+	// their ext_proc port: the ext_proc service's own name.
+	DefaultHealthCheckService = "envoy.service.ext_proc.v3.ExternalProcessor"
+	// The EPP health check's defaults: a replica that stops serving gets no new stream within
+	// about interval × unhealthyThreshold (4 s); one that serves again gets them at its first
+	// good answer.
+	DefaultHealthCheckInterval           = Duration("2s")
+	DefaultHealthCheckTimeout            = Duration("1s")
+	DefaultHealthCheckUnhealthyThreshold = int32(2)
+	DefaultHealthCheckHealthyThreshold   = int32(1)
 )
 
 // Duration is a Gateway API duration string, e.g. "10s", "500ms" or "1m30s".
@@ -80,6 +96,13 @@ type InferenceGatewayParametersSpec struct {
 	// +optional
 	RouteTimeouts *RouteTimeouts `json:"routeTimeouts,omitempty"`
 
+	// Retry configures the retries of requests on rules that use an InferencePool. The endpoint
+	// picker names an ordered list of endpoints; Envoy sends a request to the first and each
+	// retry to the next one.
+	//
+	// +optional
+	Retry *RetrySettings `json:"retry,omitempty"`
+
 	// StripClientDestinationHeader removes x-gateway-destination-endpoint from client requests
 	// before the EPP runs, so a client cannot pick a pod itself. Default true.
 	//
@@ -102,6 +125,95 @@ type EndpointPickerSettings struct {
 	//
 	// +optional
 	TLS *EndpointPickerTLS `json:"tls,omitempty"`
+
+	// HealthCheck configures how Envoy checks the EPP's replicas, so that streams go only to
+	// replicas that serve (an EPP on standby answers NOT_SERVING).
+	//
+	// +optional
+	HealthCheck *EndpointPickerHealthCheck `json:"healthCheck,omitempty"`
+}
+
+// EndpointPickerHealthCheck configures the active gRPC health check of each pool's EPP replicas,
+// and the passive one (outlier detection) that goes with it.
+type EndpointPickerHealthCheck struct {
+	// Enabled turns both checks on (default) or off.
+	//
+	// +optional
+	// +kubebuilder:default=true
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// ServiceName is the gRPC health service asked for. Default
+	// "envoy.service.ext_proc.v3.ExternalProcessor", which GIE's endpoint pickers register.
+	//
+	// +optional
+	// +kubebuilder:default="envoy.service.ext_proc.v3.ExternalProcessor"
+	// +kubebuilder:validation:MaxLength=253
+	ServiceName *string `json:"serviceName,omitempty"`
+
+	// Port is the port asked, when the EPP serves its health elsewhere than on its ext_proc
+	// port (GIE's EPPs have a separate health port, 9003 by default). Default: the ext_proc port.
+	//
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	Port *int32 `json:"port,omitempty"`
+
+	// Interval between two checks of a replica. Default 2s.
+	//
+	// +optional
+	// +kubebuilder:default="2s"
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('100ms')",message="interval must be at least 100ms"
+	Interval *Duration `json:"interval,omitempty"`
+
+	// Timeout of one check. Default 1s.
+	//
+	// +optional
+	// +kubebuilder:default="1s"
+	// +kubebuilder:validation:XValidation:rule="duration(self) > duration('0s')",message="timeout must be longer than 0s"
+	Timeout *Duration `json:"timeout,omitempty"`
+
+	// UnhealthyThreshold is how many failed checks in a row take a replica out. Default 2.
+	//
+	// +optional
+	// +kubebuilder:default=2
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=10
+	UnhealthyThreshold *int32 `json:"unhealthyThreshold,omitempty"`
+
+	// HealthyThreshold is how many good checks in a row bring a replica back. Default 1.
+	//
+	// +optional
+	// +kubebuilder:default=1
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=10
+	HealthyThreshold *int32 `json:"healthyThreshold,omitempty"`
+}
+
+// RetrySettings configures the retries of requests on rules that use an InferencePool. Only
+// failures where the request never reached a model server are retried (connection failure,
+// refused stream, reset before the request was sent): a generation is not idempotent. A
+// user's retry settings on the rule (the HTTPRoute rule's retry, or a BackendTrafficPolicy's)
+// replace these.
+type RetrySettings struct {
+	// NumRetries is how many retries a request gets, each on the endpoint picker's next
+	// choice. Default 2; 0 turns retries off.
+	//
+	// +optional
+	// +kubebuilder:default=2
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=5
+	NumRetries *int32 `json:"numRetries,omitempty"`
+
+	// RequestBufferLimit is how much of a request Envoy keeps in memory so that it can send it
+	// again, per connection of the Gateway's listeners (a ClientTrafficPolicy's
+	// connection.bufferLimit). A request larger than this is still served, but not retried.
+	// Default 4Mi. It applies to every route of the Gateway, not only to pool rules.
+	//
+	// +optional
+	// +kubebuilder:default="4Mi"
+	// +kubebuilder:validation:Pattern=`^[1-9][0-9]*([KMG]i|[kMG])?$`
+	// +kubebuilder:validation:XValidation:rule="quantity(self).compareTo(quantity('1Gi')) <= 0",message="requestBufferLimit must be at most 1Gi"
+	RequestBufferLimit *string `json:"requestBufferLimit,omitempty"`
 }
 
 // EndpointPickerTLS configures transport security to the EPP.

@@ -105,6 +105,24 @@ func (g *generator) parametersSpec() v1alpha1.InferenceGatewayParametersSpec {
 		spec.RouteTimeouts = t
 	}
 	spec.StripClientDestinationHeader = maybe(c, c.bool())
+	// Retries and the EPP health check follow from choices made above rather than new ones, so
+	// the saved fuzz inputs keep generating the snapshots they were saved for.
+	if epp := spec.EndpointPicker; epp != nil && epp.MessageTimeout != nil {
+		switch *epp.MessageTimeout {
+		case "0s":
+			epp.HealthCheck = &v1alpha1.EndpointPickerHealthCheck{Enabled: ptr.To(false)}
+		case "500ms":
+			epp.HealthCheck = &v1alpha1.EndpointPickerHealthCheck{Port: ptr.To(int32(9003)), ServiceName: ptr.To("readiness"), Interval: ptr.To(v1alpha1.Duration("500ms")), UnhealthyThreshold: ptr.To(int32(10))}
+		}
+	}
+	if t := spec.RouteTimeouts; t != nil && t.StreamIdle != nil {
+		switch *t.StreamIdle {
+		case "1s":
+			spec.Retry = &v1alpha1.RetrySettings{NumRetries: ptr.To(int32(0))}
+		case "5m":
+			spec.Retry = &v1alpha1.RetrySettings{NumRetries: ptr.To(int32(5)), RequestBufferLimit: ptr.To("1Gi")}
+		}
+	}
 	return spec
 }
 

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	egv1a1 "github.com/envoyproxy/gateway/api/v1alpha1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -47,8 +48,8 @@ func ForGateway(s *Snapshot, gw *gwapiv1.Gateway) GatewayResult {
 	}
 	generated := GeneratedGateway(gw, v.Settings)
 	res := GatewayResult{Objects: []client.Object{generated}}
-	if v.Settings.StripClientDestinationHeader {
-		res.Objects = append(res.Objects, clientTrafficPolicy(s, gw)...)
+	if v.Settings.ClientTrafficPolicyGenerated() {
+		res.Objects = append(res.Objects, clientTrafficPolicy(s, gw, v.Settings)...)
 	}
 	res.Status = mirrorGatewayStatus(gw, generated, s.Gateway(types.NamespacedName{Namespace: gw.Namespace, Name: generated.Name}))
 	if v.State == Held {
@@ -73,12 +74,14 @@ func GeneratedGateway(gw *gwapiv1.Gateway, settings Settings) *gwapiv1.Gateway {
 }
 
 // clientTrafficPolicy removes the destination header from client requests before any filter
-// runs, so only the endpoint picker can choose the pod. It holds the Gateway's slot for
+// runs, so only the endpoint picker can choose the pod, and sets the buffer that lets Envoy
+// retry a request (both as the class's settings ask). It holds the Gateway's slot for
 // ClientTrafficPolicies (one per Gateway; Envoy Gateway does not merge them), so it carries the
-// settings of the user's Gateway-level ClientTrafficPolicy, if any, with the removal added: a
-// user's policy cannot switch it off. Listener-level ones are carried over with the removal too
-// (userpolicy_copy.go). It returns the policy and the ReferenceGrants its carried references need.
-func clientTrafficPolicy(s *Snapshot, gw *gwapiv1.Gateway) []client.Object {
+// settings of the user's Gateway-level ClientTrafficPolicy, if any, with the removal added (a
+// user's policy cannot switch it off) and the buffer unless the user's sets one. Listener-level
+// ones are carried over with both too (userpolicy_copy.go). It returns the policy and the
+// ReferenceGrants its carried references need.
+func clientTrafficPolicy(s *Snapshot, gw *gwapiv1.Gateway, settings Settings) []client.Object {
 	ctp := &egv1a1.ClientTrafficPolicy{
 		TypeMeta: metav1.TypeMeta{APIVersion: egv1a1.GroupVersion.String(), Kind: egv1a1.KindClientTrafficPolicy},
 		ObjectMeta: objectMeta(gatewaySource(gw), gw.Namespace, ClientTrafficPolicyName(gw.Name),
@@ -98,7 +101,10 @@ func clientTrafficPolicy(s *Snapshot, gw *gwapiv1.Gateway) []client.Object {
 			},
 		}},
 	}
-	removeDestinationHeader(&ctp.Spec)
+	if settings.StripClientDestinationHeader {
+		removeDestinationHeader(&ctp.Spec)
+	}
+	setRetryBuffer(&ctp.Spec, settings)
 	return append([]client.Object{ctp}, grants.objects(gatewaySource(gw))...)
 }
 
@@ -121,6 +127,23 @@ func removeDestinationHeader(spec *egv1a1.ClientTrafficPolicySpec) {
 		}
 	}
 	h.Remove = append(h.Remove, DestinationHeader)
+}
+
+// setRetryBuffer sets the listeners' per-connection buffer (Envoy's
+// per_connection_buffer_limit_bytes, 32 KiB in Envoy Gateway by default) to the class's
+// RequestBufferLimit, when the class retries and spec sets none. Envoy Gateway sets no per-route
+// buffer limit, so the listener's is what Envoy keeps of a request body to retry it
+// (RouteConfiguration per_request_buffer_limit_bytes: unset, the connection's applies); above it,
+// Envoy abandons the retry and the request goes on unretried.
+func setRetryBuffer(spec *egv1a1.ClientTrafficPolicySpec, settings Settings) {
+	if settings.NumRetries == 0 || (spec.Connection != nil && spec.Connection.BufferLimit != nil) {
+		return
+	}
+	if spec.Connection == nil {
+		spec.Connection = &egv1a1.ClientConnection{}
+	}
+	limit := resource.MustParse(settings.RequestBufferLimit) // the CRD's pattern admits only quantities
+	spec.Connection.BufferLimit = &limit
 }
 
 // withoutHeader drops the entries named name (nil when none is left: the lists have MinItems 1).

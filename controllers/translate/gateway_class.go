@@ -24,6 +24,28 @@ type Settings struct {
 	RequestTimeout        v1alpha1.Duration  `json:"requestTimeout,omitempty"`
 	BackendRequestTimeout *v1alpha1.Duration `json:"backendRequestTimeout,omitempty"`
 	StreamIdleTimeout     v1alpha1.Duration  `json:"streamIdleTimeout,omitempty"`
+	// NumRetries (0: none) retries a pool rule's request that never reached a model server;
+	// RequestBufferLimit is the Gateway's per-connection buffer that lets Envoy send it again.
+	NumRetries         int32  `json:"numRetries"`
+	RequestBufferLimit string `json:"requestBufferLimit,omitempty"`
+	// EPPHealthCheck is the health check of every pool's EPP replicas (nil: none).
+	EPPHealthCheck *EPPHealthCheck `json:"eppHealthCheck"` // null when off: a record without it predates it
+}
+
+// ClientTrafficPolicyGenerated tells whether a Gateway of these settings gets the operator's
+// ClientTrafficPolicy: to strip the destination header, or to set the retry buffer.
+func (st Settings) ClientTrafficPolicyGenerated() bool {
+	return st.StripClientDestinationHeader || st.NumRetries > 0
+}
+
+// EPPHealthCheck is the resolved EndpointPickerHealthCheck.
+type EPPHealthCheck struct {
+	ServiceName        string            `json:"serviceName"`
+	Port               *int32            `json:"port,omitempty"`
+	Interval           v1alpha1.Duration `json:"interval"`
+	Timeout            v1alpha1.Duration `json:"timeout"`
+	UnhealthyThreshold int32             `json:"unhealthyThreshold"`
+	HealthyThreshold   int32             `json:"healthyThreshold"`
 }
 
 // ResolveSettings fills the defaults into params (which may be nil: a class without parameters).
@@ -36,6 +58,15 @@ func ResolveSettings(params *v1alpha1.InferenceGatewayParameters, defaultEGClass
 		StripClientDestinationHeader: true,
 		RequestTimeout:               v1alpha1.DefaultRequestTimeout,
 		StreamIdleTimeout:            v1alpha1.DefaultStreamIdleTimeout,
+		NumRetries:                   v1alpha1.DefaultNumRetries,
+		RequestBufferLimit:           v1alpha1.DefaultRequestBufferLimit,
+		EPPHealthCheck: &EPPHealthCheck{
+			ServiceName:        v1alpha1.DefaultHealthCheckService,
+			Interval:           v1alpha1.DefaultHealthCheckInterval,
+			Timeout:            v1alpha1.DefaultHealthCheckTimeout,
+			UnhealthyThreshold: v1alpha1.DefaultHealthCheckUnhealthyThreshold,
+			HealthyThreshold:   v1alpha1.DefaultHealthCheckHealthyThreshold,
+		},
 	}
 	if params == nil {
 		return s
@@ -71,6 +102,17 @@ func ResolveSettings(params *v1alpha1.InferenceGatewayParameters, defaultEGClass
 			}
 			s.CACertificateRefs = epp.TLS.CACertificateRefs
 			s.Hostname = epp.TLS.Hostname
+		}
+		if hc := epp.HealthCheck; hc != nil {
+			s.EPPHealthCheck = resolveHealthCheck(hc, *s.EPPHealthCheck)
+		}
+	}
+	if r := p.Retry; r != nil {
+		if r.NumRetries != nil {
+			s.NumRetries = *r.NumRetries
+		}
+		if r.RequestBufferLimit != nil && *r.RequestBufferLimit != "" {
+			s.RequestBufferLimit = *r.RequestBufferLimit
 		}
 	}
 	return s
@@ -133,4 +175,29 @@ func GatewayClassAccepted(s *Snapshot, class *gwapiv1.GatewayClass) metav1.Condi
 		c.Message = fmt.Sprintf("Parameters %q resolved", class.Spec.ParametersRef.Name)
 	}
 	return c
+}
+
+// resolveHealthCheck fills what hc leaves unset from defaults; nil when hc switches it off.
+func resolveHealthCheck(hc *v1alpha1.EndpointPickerHealthCheck, defaults EPPHealthCheck) *EPPHealthCheck {
+	if hc.Enabled != nil && !*hc.Enabled {
+		return nil
+	}
+	out := defaults
+	if hc.ServiceName != nil {
+		out.ServiceName = *hc.ServiceName
+	}
+	out.Port = hc.Port
+	if hc.Interval != nil && *hc.Interval != "" {
+		out.Interval = *hc.Interval
+	}
+	if hc.Timeout != nil && *hc.Timeout != "" {
+		out.Timeout = *hc.Timeout
+	}
+	if hc.UnhealthyThreshold != nil {
+		out.UnhealthyThreshold = *hc.UnhealthyThreshold
+	}
+	if hc.HealthyThreshold != nil {
+		out.HealthyThreshold = *hc.HealthyThreshold
+	}
+	return &out
 }

@@ -187,7 +187,8 @@ func (s *Snapshot) generatedGatewayOf(gw *gwapiv1.Gateway) *gwapiv1.Gateway {
 // parameters resolve (wanted), else the defaults.
 func recordedSettings(generated *gwapiv1.Gateway, wanted *Settings, defaultEGClass string) (Settings, bool) {
 	if raw, ok := generated.Annotations[AnnotationClassSettings]; ok {
-		var rec Settings
+		// A record written before a setting existed lacks it: it takes the setting's default.
+		rec := ResolveSettings(nil, "")
 		if err := json.Unmarshal([]byte(raw), &rec); err == nil && rec.EnvoyGatewayClassName != "" {
 			return rec, true
 		}

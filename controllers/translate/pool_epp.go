@@ -3,6 +3,7 @@ package translate
 import (
 	"fmt"
 
+	egv1a1 "github.com/envoyproxy/gateway/api/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -132,4 +133,47 @@ func eppBackendRef(pool *giev1.InferencePool, e endpointPicker, mode v1alpha1.TL
 		return gwapiv1.BackendObjectReference{Group: &g, Kind: &k, Name: gwapiv1.ObjectName(EPPBackendName(pool.Name)), Namespace: ns, Port: &port}
 	}
 	return gwapiv1.BackendObjectReference{Group: &core, Kind: &svcKind, Name: gwapiv1.ObjectName(e.service.Name), Namespace: ns, Port: &port}
+}
+
+// eppHealthSettings are the ext_proc cluster's health checks (design.md §19; nil when hc is nil): an active
+// gRPC check of each EPP replica (Envoy's HealthCheck.grpc_health_check), so a replica that
+// answers NOT_SERVING (an EPP on standby) or not at all gets no new stream, and outlier
+// detection, which takes out a replica whose streams fail before the next check does. Envoy
+// keeps its default panic threshold (50%, Cluster.CommonLbConfig.healthy_panic_threshold): when
+// fewer than half the replicas pass, it uses them all, so an EPP that serves no health service
+// is still called.
+func eppHealthSettings(hc *EPPHealthCheck) *egv1a1.ClusterSettings {
+	if hc == nil {
+		return nil
+	}
+	active := &egv1a1.ActiveHealthCheck{
+		Type:               egv1a1.ActiveHealthCheckerTypeGRPC,
+		GRPC:               &egv1a1.GRPCActiveHealthChecker{Service: ptrTo(hc.ServiceName)},
+		Interval:           ptrTo(gwapiv1.Duration(hc.Interval)),
+		Timeout:            ptrTo(gwapiv1.Duration(hc.Timeout)),
+		UnhealthyThreshold: ptrTo(uint32(hc.UnhealthyThreshold)),
+		HealthyThreshold:   ptrTo(uint32(hc.HealthyThreshold)),
+	}
+	if hc.ServiceName == "" {
+		active.GRPC.Service = nil // the whole server's health
+	}
+	if hc.Port != nil {
+		active.Overrides = &egv1a1.HealthCheckOverrides{Port: *hc.Port}
+	}
+	return &egv1a1.ClusterSettings{HealthCheck: &egv1a1.HealthCheck{
+		Active: active,
+		// Every field set: Envoy Gateway reads them without defaults outside the API server.
+		// Local-origin failures (connection refused, reset, timeout) are counted apart from
+		// the EPP's own errors; three in a row take a replica out for 10 s and more, never
+		// more than half of them.
+		Passive: &egv1a1.PassiveHealthCheck{
+			SplitExternalLocalOriginErrors: ptrTo(true),
+			ConsecutiveLocalOriginFailures: ptrTo(uint32(3)),
+			ConsecutiveGatewayErrors:       ptrTo(uint32(3)),
+			Consecutive5xxErrors:           ptrTo(uint32(3)),
+			Interval:                       ptrTo(gwapiv1.Duration(hc.Interval)),
+			BaseEjectionTime:               ptrTo(gwapiv1.Duration("10s")),
+			MaxEjectionPercent:             ptrTo(int32(50)),
+		},
+	}}
 }

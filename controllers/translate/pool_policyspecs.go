@@ -67,7 +67,7 @@ func poolTrafficSpec(h ruleHolders, routeNS string, settings Settings, hasEPP bo
 	lbRefused := func(p UserPolicy) {
 		refused = append(refused, refusal{policy: p, message: "loadBalancer is not applied on rules that use an InferencePool: the pool's endpoint picker chooses the endpoint, and the class's fallbackType balances when it names none"})
 	}
-	idleSet, serviceRouting := false, false
+	idleSet, serviceRouting, retrySet := false, false, false
 	for _, p := range h.applies() {
 		b := p.Object.(*egv1a1.BackendTrafficPolicy)
 		if b.Spec.LoadBalancer != nil {
@@ -79,6 +79,9 @@ func poolTrafficSpec(h ruleHolders, routeNS string, settings Settings, hasEPP bo
 		}
 		if b.Spec.Timeout != nil && b.Spec.Timeout.HTTP != nil && b.Spec.Timeout.HTTP.StreamIdleTimeout != nil {
 			idleSet = true
+		}
+		if b.Spec.Retry != nil {
+			retrySet = true
 		}
 	}
 	switch {
@@ -113,6 +116,12 @@ func poolTrafficSpec(h ruleHolders, routeNS string, settings Settings, hasEPP bo
 	if serviceRouting {
 		spec.RoutingType = ptrTo(egv1a1.EndpointRoutingType)
 	}
+	if !retrySet && settings.NumRetries > 0 {
+		// The user's retry, carried or merged, wins whole (as Envoy Gateway's precedence
+		// would have it); so does the HTTPRoute rule's own retry, which Envoy Gateway prefers
+		// over any policy's.
+		spec.Retry = poolRetry(settings.NumRetries)
+	}
 	if !idleSet {
 		if spec.Timeout == nil {
 			spec.Timeout = &egv1a1.Timeout{}
@@ -123,6 +132,20 @@ func poolTrafficSpec(h ruleHolders, routeNS string, settings Settings, hasEPP bo
 		spec.Timeout.HTTP.StreamIdleTimeout = ptrTo(gwapiv1.Duration(settings.StreamIdleTimeout))
 	}
 	return spec, refused
+}
+
+// poolRetry retries a request n times, each on the endpoint picker's next choice (design.md §19)
+// (override_host sends a retry to the next address of the header's list), and only on failures
+// where the request never reached a model server: a generation is not idempotent. Without
+// perRetry, Envoy Gateway sets no per_try_timeout: one attempt may last as long as the route's
+// timeout allows.
+func poolRetry(n int32) *egv1a1.Retry {
+	return &egv1a1.Retry{
+		NumRetries: ptrTo(n),
+		RetryOn: &egv1a1.RetryOn{Triggers: []egv1a1.TriggerEnum{
+			egv1a1.ConnectFailure, egv1a1.RefusedStream, egv1a1.ResetBeforeRequest,
+		}},
+	}
 }
 
 // trafficPolicy renders the BackendTrafficPolicy of group g's rules (chunk of targets).
@@ -140,9 +163,12 @@ func trafficPolicy(pool *giev1.InferencePool, g *policyGroup, epp endpointPicker
 func pickerExtProc(pool *giev1.InferencePool, epp endpointPicker, g *policyGroup) *egv1a1.ExtProc {
 	streamed := egv1a1.FullDuplexStreamedExtBodyProcessingMode
 	return &egv1a1.ExtProc{
-		BackendCluster: egv1a1.BackendCluster{BackendRefs: []egv1a1.BackendRef{{
-			BackendObjectReference: eppBackendRef(pool, epp, g.settings.TLSMode, g.namespace),
-		}}},
+		BackendCluster: egv1a1.BackendCluster{
+			BackendRefs: []egv1a1.BackendRef{{
+				BackendObjectReference: eppBackendRef(pool, epp, g.settings.TLSMode, g.namespace),
+			}},
+			BackendSettings: eppHealthSettings(g.settings.EPPHealthCheck),
+		},
 		// FullDuplexStreamed: the EPP protocol streams both ways; EG then also sends trailers,
 		// and forbids failOpen (FailOpen is done by detaching the picker).
 		ProcessingMode: &egv1a1.ExtProcProcessingMode{

@@ -18,14 +18,22 @@ func params(spec v1alpha1.InferenceGatewayParametersSpec) *v1alpha1.InferenceGat
 }
 
 func TestResolveSettings(t *testing.T) {
-	defaults := translate.Settings{
-		EnvoyGatewayClassName:        "eg-default",
-		MessageTimeout:               "10s",
-		TLSMode:                      v1alpha1.TLSModeInsecureSkipVerify,
-		FallbackType:                 v1alpha1.FallbackLeastRequest,
-		StripClientDestinationHeader: true,
-		RequestTimeout:               "0s",
-		StreamIdleTimeout:            "1h",
+	defaults := func() translate.Settings {
+		return translate.Settings{
+			EnvoyGatewayClassName:        "eg-default",
+			MessageTimeout:               "10s",
+			TLSMode:                      v1alpha1.TLSModeInsecureSkipVerify,
+			FallbackType:                 v1alpha1.FallbackLeastRequest,
+			StripClientDestinationHeader: true,
+			RequestTimeout:               "0s",
+			StreamIdleTimeout:            "1h",
+			NumRetries:                   2,
+			RequestBufferLimit:           "4Mi",
+			EPPHealthCheck: &translate.EPPHealthCheck{
+				ServiceName: "envoy.service.ext_proc.v3.ExternalProcessor", Interval: "2s", Timeout: "1s",
+				UnhealthyThreshold: 2, HealthyThreshold: 1,
+			},
+		}
 	}
 	hostname := gwapiv1.PreciseHostname("epp.models.svc")
 	caRefs := []gwapiv1.LocalObjectReference{{Group: "", Kind: "ConfigMap", Name: "epp-ca"}}
@@ -90,9 +98,43 @@ func TestResolveSettings(t *testing.T) {
 				s.TLSMode, s.CACertificateRefs, s.Hostname = v1alpha1.TLSModeVerify, caRefs, &hostname
 			},
 		},
+		{
+			name:   "retries off",
+			params: params(v1alpha1.InferenceGatewayParametersSpec{Retry: &v1alpha1.RetrySettings{NumRetries: ptr.To(int32(0))}}),
+			want:   func(s *translate.Settings) { s.NumRetries = 0 },
+		},
+		{
+			name: "retries and their buffer",
+			params: params(v1alpha1.InferenceGatewayParametersSpec{Retry: &v1alpha1.RetrySettings{
+				NumRetries: ptr.To(int32(4)), RequestBufferLimit: ptr.To("16Mi"),
+			}}),
+			want: func(s *translate.Settings) { s.NumRetries, s.RequestBufferLimit = 4, "16Mi" },
+		},
+		{
+			name: "EPP health check off",
+			params: params(v1alpha1.InferenceGatewayParametersSpec{EndpointPicker: &v1alpha1.EndpointPickerSettings{
+				HealthCheck: &v1alpha1.EndpointPickerHealthCheck{Enabled: ptr.To(false), Interval: ptr.To(v1alpha1.Duration("5s"))},
+			}}),
+			want: func(s *translate.Settings) { s.EPPHealthCheck = nil },
+		},
+		{
+			name: "EPP health check on another port, with its own service and thresholds",
+			params: params(v1alpha1.InferenceGatewayParametersSpec{EndpointPicker: &v1alpha1.EndpointPickerSettings{
+				HealthCheck: &v1alpha1.EndpointPickerHealthCheck{
+					ServiceName: ptr.To("readiness"), Port: ptr.To(int32(9003)), Interval: ptr.To(v1alpha1.Duration("500ms")),
+					Timeout: ptr.To(v1alpha1.Duration("")), UnhealthyThreshold: ptr.To(int32(3)), HealthyThreshold: ptr.To(int32(2)),
+				},
+			}}),
+			want: func(s *translate.Settings) {
+				s.EPPHealthCheck = &translate.EPPHealthCheck{
+					ServiceName: "readiness", Port: ptr.To(int32(9003)), Interval: "500ms", Timeout: "1s",
+					UnhealthyThreshold: 3, HealthyThreshold: 2,
+				}
+			},
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			want := defaults
+			want := defaults()
 			tc.want(&want)
 			if got := translate.ResolveSettings(tc.params, "eg-default"); !reflect.DeepEqual(got, want) {
 				t.Errorf("ResolveSettings\n got %+v\nwant %+v", got, want)

@@ -81,7 +81,7 @@ func (s *Snapshot) heldByOperator(kind string, t PolicyTarget) bool {
 			return false
 		}
 		_, settings, ok := s.OurServedGateway(t.NN)
-		return ok && settings.StripClientDestinationHeader
+		return ok && settings.ClientTrafficPolicyGenerated()
 	}
 	return false
 }
@@ -136,10 +136,14 @@ func carriedCopy(s *Snapshot, p UserPolicy, targets []PolicyTarget) (client.Obje
 			c.Spec, _ = poolTrafficSpec(ruleHolders{own: &p}, ns, settings, true)
 		}
 	}
-	if c, ok := obj.(*egv1a1.ClientTrafficPolicy); ok && s.stripsOnAny(targets) {
+	if c, ok := obj.(*egv1a1.ClientTrafficPolicy); ok {
 		// A listener's policy replaces the Gateway's on that listener: it removes the
-		// destination header too, wherever the class strips it.
-		removeDestinationHeader(&c.Spec)
+		// destination header too, wherever the class strips it, and sets the retry buffer.
+		strips, retries := s.clientSettingsOf(targets)
+		if strips {
+			removeDestinationHeader(&c.Spec)
+		}
+		setRetryBuffer(&c.Spec, retries)
 	}
 	*refsOf = refs
 	return obj, grants.objects(p.Source())
@@ -183,12 +187,18 @@ func (s *Snapshot) ownPoolRules(p UserPolicy) []poolUse {
 	return out
 }
 
-// stripsOnAny tells whether the class of any targeted Gateway strips the destination header.
-func (s *Snapshot) stripsOnAny(targets []PolicyTarget) bool {
+// clientSettingsOf tells whether the class of any targeted Gateway strips the destination
+// header, and the settings of the first one that retries (NumRetries 0 when none does).
+func (s *Snapshot) clientSettingsOf(targets []PolicyTarget) (strips bool, retries Settings) {
 	for _, t := range targets {
-		if _, settings, ok := s.OurServedGateway(t.NN); ok && settings.StripClientDestinationHeader {
-			return true
+		_, settings, ok := s.OurServedGateway(t.NN)
+		if !ok {
+			continue
+		}
+		strips = strips || settings.StripClientDestinationHeader
+		if retries.NumRetries == 0 && settings.NumRetries > 0 {
+			retries = settings
 		}
 	}
-	return false
+	return strips, retries
 }

@@ -123,6 +123,10 @@ func TestFailOpen(t *testing.T) {
 			if status, err := directResponse(s, rule); err != nil || status != 0 {
 				return fmt.Errorf("rule %s answers %d directly (%v), want it routed to the pool", rule, status, err)
 			}
+			// Without the picker, a retry goes to another pod chosen by the fallback.
+			if err := retryPolicyIs(s, rule, defaultRetryOn, 2); err != nil {
+				return err
+			}
 			return noExtProcOnRule(s, rule)
 		})
 		waitFailOpenMetric(t, ns, "pool", 1)

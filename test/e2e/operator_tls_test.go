@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/inferencepool-operator/inferencepool-operator/api/v1alpha1"
 	"github.com/inferencepool-operator/inferencepool-operator/test/xds"
 )
 
@@ -59,6 +60,11 @@ func TestEndpointPickerTLSModes(t *testing.T) {
 			if !e.TLS || !e.Verified || e.SNI != "epp.internal" || !e.HTTP2 || !slices.Equal(e.Endpoints, eppPod) {
 				return fmt.Errorf("%+v; want verified TLS with SNI epp.internal, HTTP/2, the EPP pod %v", e, eppPod)
 			}
+			// Health checks go through the endpoint's TLS socket (Envoy's
+			// HealthCheck.transport_socket_match_criteria unset: the cluster's match applies).
+			if e.GRPCHealthService != v1alpha1.DefaultHealthCheckService || !e.Outlier {
+				return fmt.Errorf("%+v; want a gRPC health check of %s and outlier detection", e, v1alpha1.DefaultHealthCheckService)
+			}
 			return nil
 		})
 		t.Logf("EPP cluster %s: %+v", eppName, epp)
@@ -77,6 +83,9 @@ func TestEndpointPickerTLSModes(t *testing.T) {
 		epp := describeEPPClusterEventually(t, ns, eppName, func(e eppCluster) error {
 			if e.TLS || !e.HTTP2 || !slices.Equal(e.Endpoints, eppPod) {
 				return fmt.Errorf("%+v; want plaintext HTTP/2 to the EPP pod %v", e, eppPod)
+			}
+			if e.GRPCHealthService != v1alpha1.DefaultHealthCheckService || !e.Outlier {
+				return fmt.Errorf("%+v; want a gRPC health check of %s and outlier detection", e, v1alpha1.DefaultHealthCheckService)
 			}
 			return nil
 		})

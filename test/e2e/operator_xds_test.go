@@ -204,6 +204,10 @@ type eppCluster struct {
 	SNI       string   // the TLS context's SNI, when set
 	HTTP2     bool     // HTTP/2 to the upstream (gRPC)
 	Endpoints []string // its load assignment's endpoints (EDS or static), host:port, sorted
+	// GRPCHealthService is the service its gRPC health check asks for ("-" when it has no
+	// health check); Outlier tells whether it has outlier detection.
+	GRPCHealthService string
+	Outlier           bool
 }
 
 // describeEPPCluster decodes the EPP cluster's transport, protocol and endpoints.
@@ -231,6 +235,13 @@ func describeEPPCluster(s *xds.Snapshot, name string) (eppCluster, error) {
 		}
 		d.HTTP2 = po.GetExplicitHttpConfig().GetHttp2ProtocolOptions() != nil
 	}
+	d.GRPCHealthService = "-"
+	for _, hc := range cl.GetHealthChecks() {
+		if g := hc.GetGrpcHealthCheck(); g != nil {
+			d.GRPCHealthService = g.GetServiceName()
+		}
+	}
+	d.Outlier = cl.GetOutlierDetection() != nil
 	cla := cl.GetLoadAssignment()
 	if cl.GetType() == clusterv3.Cluster_EDS {
 		cla = s.LoadAssignments[cl.GetEdsClusterConfig().GetServiceName()]
