@@ -187,6 +187,16 @@ type EndpointPickerHealthCheck struct {
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=10
 	HealthyThreshold *int32 `json:"healthyThreshold,omitempty"`
+
+	// PanicThreshold is the share of replicas, in percent, below which Envoy stops trusting the
+	// checks and uses every replica (Envoy's healthy panic threshold). Default: Envoy's 50, so
+	// that an EPP serving no health service is still called. 0 never sends a stream to a
+	// replica that fails its checks, however few pass (with three replicas or more, one active).
+	//
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100
+	PanicThreshold *int32 `json:"panicThreshold,omitempty"`
 }
 
 // RetrySettings configures the retries of requests on rules that use an InferencePool. Only

@@ -112,7 +112,7 @@ func (g *generator) parametersSpec() v1alpha1.InferenceGatewayParametersSpec {
 		case "0s":
 			epp.HealthCheck = &v1alpha1.EndpointPickerHealthCheck{Enabled: ptr.To(false)}
 		case "500ms":
-			epp.HealthCheck = &v1alpha1.EndpointPickerHealthCheck{Port: ptr.To(int32(9003)), ServiceName: ptr.To("readiness"), Interval: ptr.To(v1alpha1.Duration("500ms")), UnhealthyThreshold: ptr.To(int32(10))}
+			epp.HealthCheck = &v1alpha1.EndpointPickerHealthCheck{Port: ptr.To(int32(9003)), ServiceName: ptr.To("readiness"), Interval: ptr.To(v1alpha1.Duration("500ms")), UnhealthyThreshold: ptr.To(int32(10)), PanicThreshold: ptr.To(int32(0))}
 		}
 	}
 	if t := spec.RouteTimeouts; t != nil && t.StreamIdle != nil {

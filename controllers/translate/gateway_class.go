@@ -46,6 +46,7 @@ type EPPHealthCheck struct {
 	Timeout            v1alpha1.Duration `json:"timeout"`
 	UnhealthyThreshold int32             `json:"unhealthyThreshold"`
 	HealthyThreshold   int32             `json:"healthyThreshold"`
+	PanicThreshold     *int32            `json:"panicThreshold,omitempty"`
 }
 
 // ResolveSettings fills the defaults into params (which may be nil: a class without parameters).
@@ -199,5 +200,6 @@ func resolveHealthCheck(hc *v1alpha1.EndpointPickerHealthCheck, defaults EPPHeal
 	if hc.HealthyThreshold != nil {
 		out.HealthyThreshold = *hc.HealthyThreshold
 	}
+	out.PanicThreshold = hc.PanicThreshold
 	return &out
 }

@@ -138,10 +138,10 @@ func eppBackendRef(pool *giev1.InferencePool, e endpointPicker, mode v1alpha1.TL
 // eppHealthSettings are the ext_proc cluster's health checks (design.md §19; nil when hc is nil): an active
 // gRPC check of each EPP replica (Envoy's HealthCheck.grpc_health_check), so a replica that
 // answers NOT_SERVING (an EPP on standby) or not at all gets no new stream, and outlier
-// detection, which takes out a replica whose streams fail before the next check does. Envoy
-// keeps its default panic threshold (50%, Cluster.CommonLbConfig.healthy_panic_threshold): when
-// fewer than half the replicas pass, it uses them all, so an EPP that serves no health service
-// is still called.
+// detection, which takes out a replica whose streams fail before the next check does. Unless
+// the class sets one, Envoy keeps its default panic threshold (50%,
+// Cluster.CommonLbConfig.healthy_panic_threshold): when fewer than half the replicas pass, it
+// uses them all, so an EPP that serves no health service is still called.
 func eppHealthSettings(hc *EPPHealthCheck) *egv1a1.ClusterSettings {
 	if hc == nil {
 		return nil
@@ -160,8 +160,13 @@ func eppHealthSettings(hc *EPPHealthCheck) *egv1a1.ClusterSettings {
 	if hc.Port != nil {
 		active.Overrides = &egv1a1.HealthCheckOverrides{Port: *hc.Port}
 	}
+	var panicThreshold *uint32
+	if hc.PanicThreshold != nil {
+		panicThreshold = ptrTo(uint32(*hc.PanicThreshold))
+	}
 	return &egv1a1.ClusterSettings{HealthCheck: &egv1a1.HealthCheck{
-		Active: active,
+		PanicThreshold: panicThreshold,
+		Active:         active,
 		// Every field set: Envoy Gateway reads them without defaults outside the API server.
 		// Local-origin failures (connection refused, reset, timeout) are counted apart from
 		// the EPP's own errors; three in a row take a replica out for 10 s and more, never

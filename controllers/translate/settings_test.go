@@ -123,12 +123,13 @@ func TestResolveSettings(t *testing.T) {
 				HealthCheck: &v1alpha1.EndpointPickerHealthCheck{
 					ServiceName: ptr.To("readiness"), Port: ptr.To(int32(9003)), Interval: ptr.To(v1alpha1.Duration("500ms")),
 					Timeout: ptr.To(v1alpha1.Duration("")), UnhealthyThreshold: ptr.To(int32(3)), HealthyThreshold: ptr.To(int32(2)),
+					PanicThreshold: ptr.To(int32(0)),
 				},
 			}}),
 			want: func(s *translate.Settings) {
 				s.EPPHealthCheck = &translate.EPPHealthCheck{
 					ServiceName: "readiness", Port: ptr.To(int32(9003)), Interval: "500ms", Timeout: "1s",
-					UnhealthyThreshold: 3, HealthyThreshold: 2,
+					UnhealthyThreshold: 3, HealthyThreshold: 2, PanicThreshold: ptr.To(int32(0)),
 				}
 			},
 		},

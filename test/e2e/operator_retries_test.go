@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -197,4 +198,56 @@ func TestRetriesAndEPPHealthChecksOff(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestEPPHealthCheckTuned: a class that checks the EPP's health on another port, with another
+// service, and panic mode off (Cluster.common_lb_config.healthy_panic_threshold 0: Envoy never
+// sends a stream to a replica that fails its checks, however few pass).
+func TestEPPHealthCheckTuned(t *testing.T) {
+	c := newOperatorClient(t)
+	ns := newNamespace(t, c)
+	failureReport(t, c, ns)
+	class := newInferenceClass(t, c, ns, `{endpointPicker: {healthCheck: {serviceName: readiness, port: 9003, panicThreshold: 0}}}`)
+	eppCluster := singlePoolScenario(t, c, ns, class)
+	proxyConfig(t, ns, "gw", func(s *xds.Snapshot) error {
+		cl, err := s.Cluster(eppCluster)
+		if err != nil {
+			return err
+		}
+		if hc := cl.GetHealthChecks(); len(hc) != 1 || hc[0].GetGrpcHealthCheck().GetServiceName() != "readiness" {
+			return fmt.Errorf("EPP cluster %s health checks %v, want one of gRPC service readiness", eppCluster, hc)
+		}
+		if p := cl.GetCommonLbConfig().GetHealthyPanicThreshold(); p == nil || p.GetValue() != 0 {
+			return fmt.Errorf("EPP cluster %s healthy panic threshold %v, want 0", eppCluster, p)
+		}
+		ports, err := healthCheckPorts(s, cl)
+		if err != nil {
+			return err
+		}
+		if len(ports) == 0 || slices.ContainsFunc(ports, func(p uint32) bool { return p != 9003 }) {
+			return fmt.Errorf("EPP cluster %s endpoints are health-checked on ports %v, want 9003", eppCluster, ports)
+		}
+		return outlierDetectionIs(cl)
+	})
+}
+
+// healthCheckPorts lists the health check port of each endpoint of the cluster
+// (LbEndpoint.endpoint.health_check_config.port_value; 0: the endpoint's own port).
+func healthCheckPorts(s *xds.Snapshot, cl *clusterv3.Cluster) ([]uint32, error) {
+	cla := cl.GetLoadAssignment()
+	if cl.GetType() == clusterv3.Cluster_EDS {
+		if cla = s.LoadAssignments[cl.GetEdsClusterConfig().GetServiceName()]; cla == nil {
+			cla = s.LoadAssignments[cl.Name]
+		}
+	}
+	if cla == nil {
+		return nil, fmt.Errorf("cluster %s has no load assignment", cl.Name)
+	}
+	var out []uint32
+	for _, l := range cla.GetEndpoints() {
+		for _, e := range l.GetLbEndpoints() {
+			out = append(out, e.GetEndpoint().GetHealthCheckConfig().GetPortValue())
+		}
+	}
+	return out, nil
 }
