@@ -101,7 +101,8 @@ func TestGatewayParametersAndPruning(t *testing.T) {
 	}
 	params := &v1alpha1.InferenceGatewayParameters{
 		ObjectMeta: metav1.ObjectMeta{Name: uniqueName(ns, "params")},
-		Spec:       v1alpha1.InferenceGatewayParametersSpec{EnvoyGatewayClassName: egInternal, StripClientDestinationHeader: ptrTo(false)},
+		Spec: v1alpha1.InferenceGatewayParametersSpec{EnvoyGatewayClassName: egInternal, StripClientDestinationHeader: ptrTo(false),
+			Retry: &v1alpha1.RetrySettings{NumRetries: ptrTo(int32(0))}}, // nothing for a ClientTrafficPolicy to do
 	}
 	mustCreate(t, params)
 	class := ourClass(uniqueName(ns, "class"))
@@ -124,9 +125,23 @@ func TestGatewayParametersAndPruning(t *testing.T) {
 	ctpKey := client.ObjectKey{Namespace: ns, Name: translate.ClientTrafficPolicyName("gw")}
 	consistently(t, pollInterval*10, func() error { return absent(&egv1a1.ClientTrafficPolicy{}, ctpKey) })
 
-	// Turning stripping on adds the policy.
+	// Turning retries on adds the policy, for the listeners' retry buffer only.
+	mustUpdate(t, params, func(p *v1alpha1.InferenceGatewayParameters) { p.Spec.Retry = nil })
+	waitUntil(t, &egv1a1.ClientTrafficPolicy{}, ctpKey, func(p *egv1a1.ClientTrafficPolicy) error {
+		if p.Spec.Connection == nil || p.Spec.Connection.BufferLimit == nil || p.Spec.Connection.BufferLimit.String() != v1alpha1.DefaultRequestBufferLimit || p.Spec.Headers != nil {
+			return fmt.Errorf("connection %+v, headers %+v: want the 4Mi buffer only", p.Spec.Connection, p.Spec.Headers)
+		}
+		return nil
+	})
+
+	// Turning stripping on adds the header removal.
 	mustUpdate(t, params, func(p *v1alpha1.InferenceGatewayParameters) { p.Spec.StripClientDestinationHeader = ptrTo(true) })
-	waitGenerated(t, &egv1a1.ClientTrafficPolicy{}, ctpKey)
+	waitUntil(t, &egv1a1.ClientTrafficPolicy{}, ctpKey, func(p *egv1a1.ClientTrafficPolicy) error {
+		if p.Spec.Headers == nil || p.Spec.Headers.EarlyRequestHeaders == nil || len(p.Spec.Headers.EarlyRequestHeaders.Remove) != 1 {
+			return fmt.Errorf("headers %+v: want the destination header removed", p.Spec.Headers)
+		}
+		return nil
+	})
 
 	mustDelete(t, gw)
 	eventually(t, func() error { return absent(&gwapiv1.Gateway{}, genKey) })

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	"github.com/inferencepool-operator/inferencepool-operator/api/v1alpha1"
 	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate"
 )
 
@@ -162,12 +163,13 @@ func TestUserPolicyCarriedMergedAndPruned(t *testing.T) {
 		return nil
 	})
 
-	// Deleting the user's policy prunes its copy and what the pool policy carried.
+	// Deleting the user's policy prunes its copy and what the pool policy carried: the class's
+	// own retry comes back.
 	mustDelete(t, p)
 	eventually(t, func() error { return absent(&egv1a1.BackendTrafficPolicy{}, copyKey) })
 	poolTrafficPolicy(t, ns, func(b *egv1a1.BackendTrafficPolicy) error {
-		if b.Spec.Retry != nil || b.Annotations[translate.AnnotationCarries] != "" {
-			return fmt.Errorf("pool policy still carries %+v (%q)", b.Spec.Retry, b.Annotations[translate.AnnotationCarries])
+		if r := b.Spec.Retry; r == nil || r.NumRetries == nil || *r.NumRetries != v1alpha1.DefaultNumRetries || r.RetryOn == nil || len(r.RetryOn.Triggers) != 3 || b.Annotations[translate.AnnotationCarries] != "" {
+			return fmt.Errorf("pool policy carries %+v (%q), want the class's default retry only", b.Spec.Retry, b.Annotations[translate.AnnotationCarries])
 		}
 		return nil
 	})
