@@ -38,6 +38,9 @@ type record struct {
 	// written: the operator replaced version replaced ("" for a create) with what hashes as
 	// writtenHash; empty when no write awaits the cache.
 	replaced, writtenHash string
+	// writtenAt is when that write was made: a create the cache never shows is forgotten after
+	// createSeenWithin (the object may have been created and deleted between two reads).
+	writtenAt time.Time
 	// fingerprint is a hash of the desired object's JSON: the same fingerprint, the same apply;
 	// hash is that apply's translate.ApplyMapHash (the desired-hash annotation); version is a
 	// resourceVersion known to hold it: the one the operator's own apply returned, or one Ensure
@@ -64,7 +67,9 @@ func (m *memory) of(key string) *record {
 }
 
 // stale tells whether the cache's version rv of key is one the operator already replaced with
-// hash. It forgets that write once the cache holds a later version.
+// hash. It forgets that write once the cache holds a later version, and a create whose object
+// the cache still lacks after createSeenWithin (deleted before the cache saw it: it must be
+// created again, not awaited forever).
 func (m *memory) stale(key, rv, hash string) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -72,7 +77,7 @@ func (m *memory) stale(key, rv, hash string) bool {
 	if r == nil || r.writtenHash == "" {
 		return false
 	}
-	if r.replaced != rv {
+	if r.replaced != rv || (rv == "" && m.now().Sub(r.writtenAt) > createSeenWithin) {
 		r.replaced, r.writtenHash = "", ""
 		return false
 	}
@@ -84,8 +89,12 @@ func (m *memory) recordWrite(key, rv, hash string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r := m.of(key)
-	r.replaced, r.writtenHash = rv, hash
+	r.replaced, r.writtenHash, r.writtenAt = rv, hash, m.now()
 }
+
+// createSeenWithin bounds how long a create is awaited in the cache: an informer shows a new
+// object within milliseconds, so longer means it was deleted before it was seen.
+const createSeenWithin = 5 * time.Second
 
 // fingerprint hashes the JSON of a desired object (encoding/json sorts map keys, and struct
 // fields come in their declared order: the same object, the same bytes).

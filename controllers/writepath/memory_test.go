@@ -78,3 +78,31 @@ func TestMemoryForgetsAnObjectWhole(t *testing.T) {
 		t.Error("dropping the pending write dropped the version in place")
 	}
 }
+
+// A create is awaited in the cache for a while, then forgotten: an object created and deleted
+// before the cache saw it must be created again, not awaited forever.
+func TestCreateNotSeenIsForgotten(t *testing.T) {
+	now := time.Unix(1000, 0)
+	m := newMemory(func() time.Time { return now })
+	m.recordWrite("k", "", "h")
+	if !m.stale("k", "", "h") {
+		t.Fatal("a create just made is not awaited")
+	}
+	now = now.Add(createSeenWithin - time.Second)
+	if !m.stale("k", "", "h") {
+		t.Fatal("a create is forgotten too early")
+	}
+	now = now.Add(2 * time.Second)
+	if m.stale("k", "", "h") {
+		t.Fatal("a create the cache never showed is awaited forever")
+	}
+	if m.stale("k", "", "h") {
+		t.Fatal("a forgotten create came back")
+	}
+	// A replace (rv known) is forgotten only when the cache shows a later version.
+	m.recordWrite("k", "5", "h")
+	now = now.Add(time.Hour)
+	if !m.stale("k", "5", "h") || m.stale("k", "6", "h") {
+		t.Error("a replace is forgotten by the clock, or kept past a later version")
+	}
+}
