@@ -104,8 +104,9 @@ func slimNamespace(obj any) (any, error) {
 }
 
 // slimEndpointSlice keeps an EndpointSlice's identity, labels and whether it has a ready
-// endpoint (endpoint-picker readiness, translate/pool_epp.go), as at most one endpoint: the
-// operator never reads addresses, ports, topology or the count.
+// endpoint (endpoint-picker readiness, translate/pool_epp.go; the pool's pods', from its shadow
+// Service's slices, translate/pool_pods.go), as at most one endpoint: the operator never reads
+// addresses, ports, topology or the count.
 func slimEndpointSlice(obj any) (any, error) {
 	s, ok := obj.(*discoveryv1.EndpointSlice)
 	if !ok {
@@ -145,7 +146,8 @@ func slimMeta(m metav1.ObjectMeta) metav1.ObjectMeta {
 
 // endpointReadinessChanged passes an EndpointSlice update only when it changes what the cache
 // keeps (slimEndpointSlice): its labels or whether it has a ready endpoint. Pods of a Service
-// come and go all the time; the endpoint pickers' pools care only about none vs some.
+// come and go all the time; the endpoint pickers' pools and the pools' own pods (NoReadyPods)
+// care only about none vs some.
 var endpointReadinessChanged = predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
 	o, ok1 := e.ObjectOld.(*discoveryv1.EndpointSlice)
 	n, ok2 := e.ObjectNew.(*discoveryv1.EndpointSlice)

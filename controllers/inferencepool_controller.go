@@ -41,6 +41,9 @@ type InferencePoolReconciler struct {
 
 	// failOpen remembers, per pool, whether it currently fails open, to report each switch once.
 	failOpen sync.Map
+	// readyPods remembers, per served pool, whether its shadow Service has a ready endpoint,
+	// to report each change once.
+	readyPods sync.Map
 }
 
 // poolPruneLists list the kinds generated from a pool, for pruning what is no longer desired.
@@ -59,6 +62,7 @@ func (r *InferencePoolReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 		// Gone: ownerReferences let the garbage collector delete what we generated; prune too,
 		// so nothing is left where no garbage collector runs.
 		r.forgetFailOpen(req.NamespacedName)
+		r.readyPods.Delete(req.NamespacedName)
 		return ctrl.Result{}, r.Applier.PruneAll(ctx, poolPruneLists, src, nil)
 	}
 	if !pool.DeletionTimestamp.IsZero() {
@@ -77,6 +81,7 @@ func (r *InferencePoolReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 		return ctrl.Result{}, err
 	}
 	r.reportFailOpen(pool, len(res.Objects) > 0 && res.FailOpenActive)
+	r.reportPods(pool, len(res.Objects) > 0, res.Pods)
 	again, err := observeBackendAPI(ctx, r.Client, r.Options.prereqs, src, time.Now())
 	if err != nil {
 		return ctrl.Result{}, err
@@ -89,7 +94,8 @@ func (r *InferencePoolReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 }
 
 // snapshot reads what the pool's translation needs: the routes referencing it (with their
-// Gateways, the other pools they reference, grants and generated routes) and its EPP.
+// Gateways, the other pools they reference, grants and generated routes), its EPP, its shadow
+// Service's EndpointSlices, and its generated policies as Envoy Gateway judged them.
 func (r *InferencePoolReconciler) snapshot(ctx context.Context, pool *giev1.InferencePool) (*translate.Snapshot, error) {
 	b, err := newSnapshotBuilder(ctx, r.Client, r.Options)
 	if err != nil {
@@ -110,8 +116,15 @@ func (r *InferencePoolReconciler) snapshot(ctx context.Context, pool *giev1.Infe
 	if err := b.addEndpointPicker(pool); err != nil {
 		return nil, err
 	}
+	if err := b.addShadowServiceSlices(pool); err != nil {
+		return nil, err
+	}
 	// The user's policies the pool's own policies carry onto its rules.
 	if err := b.addPoliciesOf(translate.KindBackendTrafficPolicy, translate.KindEnvoyExtensionPolicy); err != nil {
+		return nil, err
+	}
+	src := translate.Source{Kind: translate.InferencePoolKind, Namespace: pool.Namespace, Name: pool.Name}
+	if err := b.addGeneratedPolicies(src, translate.KindBackendTrafficPolicy, translate.KindEnvoyExtensionPolicy); err != nil {
 		return nil, err
 	}
 	return b.snap, nil
@@ -133,6 +146,29 @@ func (r *InferencePoolReconciler) reportFailOpen(pool *giev1.InferencePool, acti
 		r.Recorder.Eventf(pool, nil, corev1.EventTypeNormal, "FailOpenDeactivated", "FailOpen",
 			"The endpoint picker has a ready endpoint again: requests go through it")
 	}
+}
+
+// reportPods records an event when a served pool's pods stop or start having a ready one, as
+// its shadow Service's EndpointSlices say: a Warning NoReadyPods (also for a pool first seen
+// without one, after a restart too), then a Normal ReadyPodsFound. Nothing while the
+// EndpointSlice controller has written no slice for the Service yet (PodsUnknown), and a pool
+// no longer served is forgotten, so serving it again reports afresh.
+func (r *InferencePoolReconciler) reportPods(pool *giev1.InferencePool, served bool, pods translate.PodReadiness) {
+	nn := types.NamespacedName{Namespace: pool.Namespace, Name: pool.Name}
+	if !served {
+		r.readyPods.Delete(nn)
+		return
+	}
+	if pods == translate.PodsUnknown {
+		return
+	}
+	ready := pods == translate.PodsReady
+	prev, seen := r.readyPods.Swap(nn, ready)
+	if seen && prev.(bool) == ready || !seen && ready {
+		return
+	}
+	e := translate.PodReadinessEvent(pool, pods)
+	r.Recorder.Eventf(pool, nil, eventType(e.Type), e.Reason, "Reconcile", "%s", e.Message)
 }
 
 func (r *InferencePoolReconciler) forgetFailOpen(nn types.NamespacedName) {
@@ -217,13 +253,16 @@ func (r *InferencePoolReconciler) poolsOfService(ctx context.Context, o client.O
 		poolsOfIndex(ctx, r.Client, indexPoolEPPService, nnOf(o).String())...)
 }
 
-// poolsOfEndpointSlice maps an EPP's EndpointSlice to the pools using that EPP (FailOpen).
+// poolsOfEndpointSlice maps an EPP's EndpointSlice to the pools using that EPP (FailOpen), and
+// a shadow Service's to its pool (NoReadyPods).
 func (r *InferencePoolReconciler) poolsOfEndpointSlice(ctx context.Context, o client.Object) []reconcile.Request {
 	svc := o.GetLabels()[discoveryv1.LabelServiceName]
 	if svc == "" {
 		return nil
 	}
-	return poolsOfIndex(ctx, r.Client, indexPoolEPPService, types.NamespacedName{Namespace: o.GetNamespace(), Name: svc}.String())
+	key := types.NamespacedName{Namespace: o.GetNamespace(), Name: svc}.String()
+	return append(poolsOfIndex(ctx, r.Client, indexPoolEPPService, key),
+		poolsOfIndex(ctx, r.Client, indexPoolShadowService, key)...)
 }
 
 // poolsOfPolicy maps a user's BackendTrafficPolicy or EnvoyExtensionPolicy to the pools of the

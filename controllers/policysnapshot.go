@@ -94,6 +94,21 @@ func (b *snapshotBuilder) listPolicies(kind string, opts ...client.ListOption) (
 	return k.Items(l), nil
 }
 
+// addGeneratedPolicies adds the policies of kinds generated from src, with Envoy Gateway's
+// verdicts in their status (a pool's status reports the ones it rejects).
+func (b *snapshotBuilder) addGeneratedPolicies(src translate.Source, kinds ...string) error {
+	for _, kind := range kinds {
+		list, err := b.listPolicies(kind, client.MatchingFields{indexSource: src.String()})
+		if err != nil {
+			return err
+		}
+		for _, o := range list {
+			b.addPolicy(o)
+		}
+	}
+	return nil
+}
+
 // addPolicy adds a policy (user's or generated) to the snapshot, once.
 func (b *snapshotBuilder) addPolicy(o client.Object) {
 	key := fmt.Sprintf("%T/%s/%s", o, o.GetNamespace(), o.GetName())

@@ -215,6 +215,18 @@ func (b *snapshotBuilder) addEndpointPicker(pool *giev1.InferencePool) error {
 	return nil
 }
 
+// addShadowServiceSlices adds the EndpointSlices of a pool's shadow Service: whether its pods
+// are ready (translate.PodReadiness).
+func (b *snapshotBuilder) addShadowServiceSlices(pool *giev1.InferencePool) error {
+	nn := types.NamespacedName{Namespace: pool.Namespace, Name: translate.ShadowServiceName(pool.Name)}
+	slices := &discoveryv1.EndpointSliceList{}
+	if err := b.c.List(b.ctx, slices, client.MatchingFields{indexEndpointSliceService: nn.String()}); err != nil {
+		return err
+	}
+	b.snap.EndpointSlices = append(b.snap.EndpointSlices, slices.Items...)
+	return nil
+}
+
 // routesReferencingPool lists the user's routes whose rules reference pool nn (shared with the
 // cache when opts hold noDeepCopy: mappers.go).
 func routesReferencingPool(ctx context.Context, c client.Reader, nn types.NamespacedName, opts ...client.ListOption) ([]gwapiv1.HTTPRoute, error) {

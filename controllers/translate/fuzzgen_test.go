@@ -57,6 +57,7 @@ func generateSnapshot(data []byte) *translate.Snapshot {
 	g.genPolicies()
 	g.genEGState()
 	g.genMistakes()
+	g.genShadowServiceSlices()
 	return g.snap
 }
 

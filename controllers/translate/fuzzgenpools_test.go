@@ -9,6 +9,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	giev1 "sigs.k8s.io/gateway-api-inference-extension/api/v1"
+
+	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate"
 )
 
 // genPools makes pools (1 to 8 target ports, ports 1..65535, with and without an endpoint
@@ -106,4 +108,30 @@ func (g *generator) service(namespace, name string) bool {
 		}
 	}
 	return false
+}
+
+// genShadowServiceSlices adds, for some pools, EndpointSlices of their shadow Services: none
+// yet, the EndpointSlice controller's placeholder without endpoints, or endpoints ready or not.
+// Last of the generators, so the inputs saved before it came build the same snapshots.
+func (g *generator) genShadowServiceSlices() {
+	c := g.c
+	for _, pool := range g.snap.Pools {
+		if c.bool() {
+			continue
+		}
+		svc := translate.ShadowServiceName(pool.Name)
+		for s := c.count(1, 2); s > 0; s-- {
+			name := fmt.Sprintf("%s-%d", svc, s)
+			if slices.ContainsFunc(g.snap.EndpointSlices, func(o discoveryv1.EndpointSlice) bool { return o.Namespace == pool.Namespace && o.Name == name }) {
+				continue
+			}
+			slice := discoveryv1.EndpointSlice{ObjectMeta: g.meta(pool.Namespace, name), AddressType: discoveryv1.AddressTypeIPv4}
+			slice.Labels = map[string]string{discoveryv1.LabelServiceName: svc}
+			for e := c.intn(3); e > 0; e-- {
+				slice.Endpoints = append(slice.Endpoints, discoveryv1.Endpoint{Addresses: []string{"10.0.0.2"},
+					Conditions: discoveryv1.EndpointConditions{Ready: pick(c, ptr.To(true), ptr.To(false), nil)}})
+			}
+			g.snap.EndpointSlices = append(g.snap.EndpointSlices, slice)
+		}
+	}
 }

@@ -31,7 +31,7 @@ var update = flag.Bool("update", false, "rewrite testdata/out from the current t
 const currentAnnotation = "test.inferencepool-operator.io/current"
 
 // TestGolden translates each testdata/in/*.yaml snapshot and compares the generated objects,
-// statuses, fail-open states and events with testdata/out/*.yaml.
+// statuses, fail-open states, pools without ready pods and events with testdata/out/*.yaml.
 func TestGolden(t *testing.T) {
 	inputs, err := filepath.Glob("testdata/in/*.yaml")
 	if err != nil || len(inputs) == 0 {
@@ -215,6 +215,13 @@ func render(t *testing.T, res translate.Result) []byte {
 			pools = append(pools, nn.String())
 		}
 		writeDoc(t, &buf, map[string]any{"kind": "FailOpenActive", "pools": pools})
+	}
+	if len(res.NoReadyPods) > 0 {
+		var pools []string
+		for _, nn := range sortedNN(res.NoReadyPods) {
+			pools = append(pools, nn.String())
+		}
+		writeDoc(t, &buf, map[string]any{"kind": "NoReadyPods", "pools": pools})
 	}
 	if len(res.Events) > 0 {
 		writeDoc(t, &buf, map[string]any{"kind": "Events", "events": res.Events})

@@ -73,6 +73,7 @@ func canonical(t *testing.T, res translate.Result) []byte {
 		"routes":         byName(res.RouteParents),
 		"pools":          byName(res.PoolParents),
 		"failOpen":       byName(res.FailOpenActive),
+		"noReadyPods":    byName(res.NoReadyPods),
 		"policies":       res.PolicyAncestors,
 		"events":         res.Events,
 	})

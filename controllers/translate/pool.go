@@ -23,6 +23,10 @@ type PoolResult struct {
 	// FailOpenActive is true while the pool's EPP (failure mode FailOpen) has no ready endpoint
 	// and the pool's rules are served without it.
 	FailOpenActive bool
+	// Pods is what the EndpointSlices of the pool's shadow Service say of its pods, while the
+	// pool is served (PodsUnknown otherwise): the reconciler reports each change (NoReadyPods,
+	// ReadyPodsFound).
+	Pods PodReadiness
 }
 
 // poolUse is one route rule that sends traffic to a pool.
@@ -44,19 +48,22 @@ func ForPool(s *Snapshot, pool *giev1.InferencePool) PoolResult {
 	uses := poolUses(s, routes, nn)
 	epp := resolveEndpointPicker(s, pool)
 
-	res := PoolResult{Parents: poolParents(s, pool, routes, uses, epp)}
-	if len(uses) == 0 || len(pool.Spec.TargetPorts) == 0 {
-		return res
+	var res PoolResult
+	if len(uses) > 0 && len(pool.Spec.TargetPorts) > 0 {
+		res.Objects = append(res.Objects, ShadowService(pool))
+		if epp.ref != nil {
+			res.FailOpenActive = epp.failOpen() && (epp.service == nil || !epp.ready)
+		}
+		res.Objects = append(res.Objects, policies(s, pool, uses, epp, res.FailOpenActive)...)
+		if epp.ref != nil {
+			res.Objects = append(res.Objects, eppConnection(s, pool, uses, epp)...)
+		}
+		res.Objects = append(res.Objects, referenceGrants(pool, uses, epp)...)
+		res.Pods = shadowServicePods(s, pool)
 	}
-	res.Objects = append(res.Objects, ShadowService(pool))
-	if epp.ref != nil {
-		res.FailOpenActive = epp.failOpen() && (epp.service == nil || !epp.ready)
-	}
-	res.Objects = append(res.Objects, policies(s, pool, uses, epp, res.FailOpenActive)...)
-	if epp.ref != nil {
-		res.Objects = append(res.Objects, eppConnection(s, pool, uses, epp)...)
-	}
-	res.Objects = append(res.Objects, referenceGrants(pool, uses, epp)...)
+	// Envoy Gateway's verdicts count only on the policies as the operator wants them now.
+	rejected := poolRejections(s, res.Objects, epp.ref != nil, epp.ref != nil && !res.FailOpenActive)
+	res.Parents = poolParents(s, pool, routes, uses, epp, rejected)
 	return res
 }
 
@@ -84,7 +91,7 @@ func poolUses(s *Snapshot, routes []*gwapiv1.HTTPRoute, nn types.NamespacedName)
 
 // poolParents computes the pool's status entries: one per Gateway of ours with a route that
 // references the pool.
-func poolParents(s *Snapshot, pool *giev1.InferencePool, routes []*gwapiv1.HTTPRoute, uses []poolUse, epp endpointPicker) []giev1.ParentStatus {
+func poolParents(s *Snapshot, pool *giev1.InferencePool, routes []*gwapiv1.HTTPRoute, uses []poolUse, epp endpointPicker, rejected map[types.NamespacedName][]policyRejection) []giev1.ParentStatus {
 	type verdict struct {
 		accepted bool
 		routes   []string
@@ -114,10 +121,6 @@ func poolParents(s *Snapshot, pool *giev1.InferencePool, routes []*gwapiv1.HTTPR
 			notes = append(notes, fmt.Sprintf("rule %q of HTTPRoute %s/%s also sends traffic to InferencePool %s, whose endpoint picker serves the rule: this pool's share of it is load-balanced over this pool's endpoints by the fallback policy, without this pool's endpoint picker", u.ruleName, u.route.Namespace, u.route.Name, u.first))
 		}
 	}
-	resolved := condition(giev1.InferencePoolConditionResolvedRefs, metav1.ConditionTrue, giev1.InferencePoolReasonResolvedRefs, "All references resolved", pool.Generation)
-	if epp.problem != "" {
-		resolved = condition(giev1.InferencePoolConditionResolvedRefs, metav1.ConditionFalse, giev1.InferencePoolReasonInvalidExtensionRef, epp.problem, pool.Generation)
-	}
 
 	keys := make([]types.NamespacedName, 0, len(byGateway))
 	for k := range byGateway {
@@ -145,7 +148,7 @@ func poolParents(s *Snapshot, pool *giev1.InferencePool, routes []*gwapiv1.HTTPR
 		out = append(out, giev1.ParentStatus{
 			ParentRef:      giev1.ParentReference{Group: &group, Kind: kind, Namespace: ns, Name: giev1.ObjectName(gw.Name)},
 			ControllerName: giev1.ControllerName(ControllerName),
-			Conditions:     []metav1.Condition{accepted, resolved},
+			Conditions:     []metav1.Condition{accepted, resolvedRefs(pool, epp, rejected[gw])},
 		})
 	}
 	return out

@@ -36,11 +36,13 @@ type Snapshot struct {
 	Grants         []gwapiv1beta1.ReferenceGrant
 	// Services are the endpoint pickers' Services.
 	Services []corev1.Service
-	// EndpointSlices are the endpoint pickers' EndpointSlices (FailOpen reads their readiness).
+	// EndpointSlices are the endpoint pickers' EndpointSlices (FailOpen reads their readiness)
+	// and the pools' shadow Services' (NoReadyPods reads theirs).
 	EndpointSlices []discoveryv1.EndpointSlice
 
 	// Envoy Gateway policies of the carried-over kinds: the user's, and the generated ones, whose
-	// status holds Envoy Gateway's verdict on what was carried over.
+	// status holds Envoy Gateway's verdict on what was carried over and on the pools' own
+	// policies (pool_verdicts.go).
 	SecurityPolicies       []egv1a1.SecurityPolicy
 	BackendTrafficPolicies []egv1a1.BackendTrafficPolicy
 	ClientTrafficPolicies  []egv1a1.ClientTrafficPolicy

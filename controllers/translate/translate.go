@@ -17,6 +17,9 @@ type Result struct {
 	RouteParents         map[types.NamespacedName][]gwapiv1.RouteParentStatus
 	PoolParents          map[types.NamespacedName][]giev1.ParentStatus
 	FailOpenActive       map[types.NamespacedName]bool
+	// NoReadyPods are the served pools whose shadow Service's EndpointSlices list no ready
+	// endpoint (PodsNotReady).
+	NoReadyPods map[types.NamespacedName]bool
 	// PolicyAncestors are the status entries of the user's policies, by "Kind/namespace/name".
 	PolicyAncestors map[string][]gwapiv1.PolicyAncestorStatus
 	Events          []ObjectEvent
@@ -36,6 +39,7 @@ func All(s *Snapshot) Result {
 		RouteParents:         map[types.NamespacedName][]gwapiv1.RouteParentStatus{},
 		PoolParents:          map[types.NamespacedName][]giev1.ParentStatus{},
 		FailOpenActive:       map[types.NamespacedName]bool{},
+		NoReadyPods:          map[types.NamespacedName]bool{},
 		PolicyAncestors:      map[string][]gwapiv1.PolicyAncestorStatus{},
 	}
 	for i := range s.GatewayClasses {
@@ -82,6 +86,9 @@ func All(s *Snapshot) Result {
 		}
 		if r.FailOpenActive {
 			res.FailOpenActive[nn] = true
+		}
+		if r.Pods == PodsNotReady {
+			res.NoReadyPods[nn] = true
 		}
 	}
 	for _, kind := range PolicyKinds {
