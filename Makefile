@@ -149,6 +149,10 @@ cluster-down: ## Stop the local cluster started by cluster-up and remove its sta
 build: manifests generate fmt vet ## Build the manager binary.
 	go build -o bin/manager ./cmd
 
+.PHONY: plugin
+plugin: ## Build the kubectl plugin into bin/kubectl-inferencepool (kubectl finds it on PATH as `kubectl inferencepool`).
+	go build -ldflags "-X main.version=v$(VERSION)" -o bin/kubectl-inferencepool ./cmd/kubectl-inferencepool
+
 .PHONY: run
 run: manifests generate ## Run the operator against the current kubeconfig.
 	go run ./cmd --leader-elect=false

@@ -93,3 +93,13 @@ func (s *Snapshot) Add(obj client.Object) bool {
 	}
 	return false
 }
+
+// ObjectsOf lists the Snapshot's objects of kind (nil for a kind it does not hold).
+func (s *Snapshot) ObjectsOf(kind string) []client.Object {
+	for _, k := range SnapshotKinds {
+		if k.Kind == kind {
+			return k.inSnapshot(s)
+		}
+	}
+	return nil
+}

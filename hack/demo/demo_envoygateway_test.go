@@ -23,7 +23,7 @@ func TestDemoWithEnvoyGateway(t *testing.T) {
 	bin, dir := buildDemo(t), t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, demoArgs(dir, "--once", "--envoy-gateway")...)
+	cmd := exec.CommandContext(ctx, bin, demoArgs(dir, "--once", "--envoy-gateway", "--yaml")...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {

@@ -76,13 +76,23 @@ func TestDemoOnce(t *testing.T) {
 	bin, dir := buildDemo(t), t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, demoArgs(dir, "--once")...)
+	cmd := exec.CommandContext(ctx, bin, demoArgs(dir, "--once", "--yaml")...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("demo --once: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
 	}
 	out := stdout.String()
+
+	// The plugin's trees come first: the pool's lists its generated shadow Service.
+	_, poolTree, ok := strings.Cut(out, "$ kubectl inferencepool describe pool "+samplePool+" -n default\n")
+	if !ok {
+		t.Fatalf("no describe tree of the sample pool in the output:\n%s", out)
+	}
+	if !strings.Contains(poolTree, "Service/default/"+translate.ShadowServiceName(samplePool)) ||
+		!strings.Contains(out, "kubectl inferencepool analyze -A") {
+		t.Errorf("the pool's tree does not list its shadow Service, or the commands to try are missing:\n%s", out)
+	}
 
 	svcHead := "Service default/" + translate.ShadowServiceName(samplePool)
 	body, ok := block(out, svcHead)
@@ -207,7 +217,7 @@ func alive(pid int) bool {
 
 func TestDemoFollowsChangesAndStopsCleanly(t *testing.T) {
 	bin, dir := buildDemo(t), t.TempDir()
-	cmd := exec.Command(bin, demoArgs(dir, "--poll-interval", "200ms")...)
+	cmd := exec.Command(bin, demoArgs(dir, "--poll-interval", "200ms", "--yaml")...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

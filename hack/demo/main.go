@@ -44,6 +44,8 @@ type options struct {
 	// envoyGateway runs the full stack (test/stack): a cluster with fake pods, the real Envoy
 	// Gateway controller and the operator, so EG's verdicts show. Needs root.
 	envoyGateway bool
+	// yaml prints the generated objects and statuses as YAML, and follows their changes.
+	yaml bool
 }
 
 func main() {
@@ -56,7 +58,8 @@ func main() {
 	flag.StringVar(&o.envoyGatewayClass, "envoy-gateway-class", "eg", "The operator's --envoy-gateway-class.")
 	flag.DurationVar(&o.settleTimeout, "settle-timeout", 90*time.Second, "How long to wait for the operator's output to settle.")
 	flag.BoolVar(&o.envoyGateway, "envoy-gateway", false, "Run a full local cluster (kwok fake pods) with the real Envoy Gateway controller, so the statuses it decides show (needs root).")
-	flag.DurationVar(&o.pollInterval, "poll-interval", time.Second, "How often the demo looks for changes after the first print.")
+	flag.DurationVar(&o.pollInterval, "poll-interval", time.Second, "How often the demo looks for changes after the first print (with --yaml).")
+	flag.BoolVar(&o.yaml, "yaml", false, "Also print every generated object and status as YAML, then follow their changes.")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -117,15 +120,29 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 	if ctx.Err() != nil {
 		return nil
 	}
+	if err := describeSamples(ctx, c, applied, out); err != nil {
+		return err
+	}
 	v := newViewer(c, applied)
 	v.withEnvoyGateway = o.envoyGateway
-	if err := v.printAll(ctx, out); err != nil {
-		return err
+	if o.yaml {
+		if err := v.printAll(ctx, out); err != nil {
+			return err
+		}
 	}
 	if settleErr != nil {
 		return settleErr
 	}
+	fmt.Fprintf(out, "\nTry next (make plugin builds the kubectl plugin into bin/):\n")
+	fmt.Fprintf(out, "  export KUBECONFIG=%s PATH=$PWD/bin:$PATH\n", o.kubeconfig)
+	fmt.Fprintln(out, "  kubectl inferencepool analyze -A")
+	fmt.Fprintln(out, "  kubectl inferencepool describe route llm-route -o yaml")
 	if o.once {
+		return nil
+	}
+	if !o.yaml {
+		fmt.Fprintln(out, "\nThe control plane stays up until Ctrl-C (--yaml prints the generated objects and follows them).")
+		<-ctx.Done()
 		return nil
 	}
 	fmt.Fprintln(out, "\nWatching for changes (edit the objects with kubectl to see the operator react). Ctrl-C to stop.")

@@ -119,7 +119,7 @@ spec:
 `
 
 // inferencePoolYAML is a pool over the pods labelled app=Selector on Ports whose EPP is the
-// Service EPP on 9002 with failure mode FailureMode.
+// Service EPP on EPPPort with failure mode FailureMode.
 const inferencePoolYAML = `
 apiVersion: inference.networking.k8s.io/v1
 kind: InferencePool
@@ -133,7 +133,7 @@ spec:
   - number: {{.}}{{end}}
   endpointPickerRef:
     name: {{.EPP}}
-    port: {number: 9002}
+    port: {number: {{.EPPPort}}}
     failureMode: {{.FailureMode}}
 `
 
@@ -145,6 +145,8 @@ type model struct {
 	FailureMode string // FailClose unless set
 	NoEPP       bool   // leave the EPP (Deployment and Service) out
 	Ports       []int  // the pool's target ports, [8000] unless set
+	Selector    string // the pool's selector's app label, Name unless set
+	EPPPort     int    // the pool's endpointPickerRef port, 9002 unless set
 }
 
 // apply applies the model servers, the EPP (one replica) and the pool.
@@ -159,12 +161,18 @@ func (m model) apply(t *testing.T) {
 	if m.Ports == nil {
 		m.Ports = []int{8000}
 	}
+	if m.Selector == "" {
+		m.Selector = m.Name
+	}
+	if m.EPPPort == 0 {
+		m.EPPPort = 9002
+	}
 	applyTemplate(t, modelServersYAML, map[string]any{"Namespace": m.Namespace, "Name": m.Name, "Replicas": m.Replicas})
 	if !m.NoEPP {
 		applyTemplate(t, endpointPickerYAML, map[string]any{"Namespace": m.Namespace, "Name": m.eppName(), "Replicas": 1})
 	}
 	applyTemplate(t, inferencePoolYAML, map[string]any{
-		"Namespace": m.Namespace, "Name": m.Name, "Selector": m.Name, "EPP": m.eppName(), "FailureMode": m.FailureMode, "Ports": m.Ports,
+		"Namespace": m.Namespace, "Name": m.Name, "Selector": m.Selector, "EPP": m.eppName(), "FailureMode": m.FailureMode, "Ports": m.Ports, "EPPPort": m.EPPPort,
 	})
 }
 
