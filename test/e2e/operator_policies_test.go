@@ -147,6 +147,15 @@ func userPolicyAccepted(t *testing.T, c client.Client, ns, kind, name string) {
 // name, accepted by Envoy Gateway, and returns its name.
 func carrier(t *testing.T, c client.Client, k generatedKind, ns, source, name string) string {
 	t.Helper()
+	found := carrierOf(t, c, k, ns, source, name)
+	waitVerdict(t, c, k.APIVersion, k.Kind, ns, found, metav1.ConditionTrue, "Accepted")
+	return found
+}
+
+// carrierOf waits for the operator's generated policy of kind (from source) that carries the
+// user's policy name, whatever Envoy Gateway's verdict, and returns its name.
+func carrierOf(t *testing.T, c client.Client, k generatedKind, ns, source, name string) string {
+	t.Helper()
 	key := fmt.Sprintf("%s/%s/%s", k.Kind, ns, name)
 	var found string
 	eventually(t, fmt.Sprintf("a generated %s carrying %s", k.Kind, key), func(ctx context.Context) error {
@@ -162,7 +171,6 @@ func carrier(t *testing.T, c client.Client, k generatedKind, ns, source, name st
 		}
 		return fmt.Errorf("none of %v carries it", names(items))
 	})
-	waitVerdict(t, c, k.APIVersion, k.Kind, ns, found, metav1.ConditionTrue, "Accepted")
 	return found
 }
 

@@ -5,7 +5,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"testing"
 
@@ -67,24 +66,10 @@ func TestRejectedExtensionPolicyOnPool(t *testing.T) {
 	waitRouteAccepted(t, c, ns, "llm", ns, "gw")
 	waitPoolStatus(t, c, ns, "pool", ns, "gw", "True", "ResolvedRefs")
 	rule := ruleCluster(ns, "llm-eg", 0)
-	userKey := fmt.Sprintf("%s/%s/moderation", egv1a1.KindEnvoyExtensionPolicy, ns)
 
 	t.Run("ext_proc without ready endpoints: rejected", func(t *testing.T) {
 		applyTemplate(t, unreadyExtProcYAML, map[string]any{"Namespace": ns})
-		var eep string
-		eventually(t, "the pool's EnvoyExtensionPolicy carrying "+userKey, func(ctx context.Context) error {
-			items, err := listGenerated(ctx, c, kindEnvoyExtension, ns, "pool")
-			if err != nil {
-				return err
-			}
-			for _, u := range items {
-				if slices.Contains(strings.Split(u.GetAnnotations()[translate.AnnotationCarries], "+"), userKey) {
-					eep = u.GetName()
-					return nil
-				}
-			}
-			return fmt.Errorf("none of %v carries it", names(items))
-		})
+		eep := carrierOf(t, c, kindEnvoyExtension, ns, "pool", "moderation")
 		verdict := waitVerdict(t, c, kindEnvoyExtension.APIVersion, kindEnvoyExtension.Kind, ns, eep, metav1.ConditionFalse, "Invalid")
 		t.Logf("Envoy Gateway on %s: Accepted=%s/%s %q", eep, verdict.Status, verdict.Reason, verdict.Message)
 		if !strings.Contains(verdict.Message, "no ready endpoints") || !strings.Contains(verdict.Message, ns+"/moderation") {
