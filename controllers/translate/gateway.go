@@ -2,6 +2,7 @@ package translate
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	egv1a1 "github.com/envoyproxy/gateway/api/v1alpha1"
@@ -202,7 +203,62 @@ func mirrorGatewayStatus(gw *gwapiv1.Gateway, desired, generated *gwapiv1.Gatewa
 	for _, l := range generated.Status.Listeners {
 		l = *l.DeepCopy()
 		l.Conditions = withGeneration(l.Conditions, gw.Generation)
-		st.Listeners = append(st.Listeners, l)
+		st.Listeners = append(st.Listeners, servedKindsOnly(l, listenerSpec(gw, l.Name), gw.Generation))
 	}
 	return st
+}
+
+// servedRouteKinds are the route kinds the operator serves on its Gateways.
+var servedRouteKinds = map[gwapiv1.Kind]bool{"HTTPRoute": true}
+
+func listenerSpec(gw *gwapiv1.Gateway, name gwapiv1.SectionName) *gwapiv1.Listener {
+	for i := range gw.Spec.Listeners {
+		if gw.Spec.Listeners[i].Name == name {
+			return &gw.Spec.Listeners[i]
+		}
+	}
+	return nil
+}
+
+// servedKindsOnly makes a listener's status claim only what the operator serves. Envoy Gateway
+// lists every kind it serves for the listener's protocol (GRPCRoute beside HTTPRoute, TLSRoute,
+// TCPRoute, UDPRoute); the operator generates copies of HTTPRoutes only, so supportedKinds keeps
+// those, and a listener whose allowedRoutes.kinds (or protocol, without them) admits another
+// kind is ResolvedRefs=False/InvalidRouteKinds, as Gateway API asks of a kind it does not serve.
+func servedKindsOnly(l gwapiv1.ListenerStatus, spec *gwapiv1.Listener, generation int64) gwapiv1.ListenerStatus {
+	var kept []gwapiv1.RouteGroupKind
+	var refused []string
+	for _, k := range l.SupportedKinds {
+		if servedRouteKinds[k.Kind] && (k.Group == nil || *k.Group == gwapiv1.GroupName) {
+			kept = append(kept, k)
+		} else {
+			refused = append(refused, string(k.Kind))
+		}
+	}
+	if spec != nil && spec.AllowedRoutes != nil {
+		for _, k := range spec.AllowedRoutes.Kinds {
+			if !servedRouteKinds[k.Kind] && !slices.Contains(refused, string(k.Kind)) {
+				refused = append(refused, string(k.Kind))
+			}
+		}
+	}
+	l.SupportedKinds = kept
+	if len(refused) == 0 || (spec != nil && (spec.AllowedRoutes == nil || len(spec.AllowedRoutes.Kinds) == 0) && len(kept) > 0) {
+		// Without allowedRoutes.kinds, a listener whose protocol admits HTTPRoute is valid:
+		// its other kinds are only not listed.
+		return l
+	}
+	msg := fmt.Sprintf("inferencepool-operator serves only HTTPRoute, on HTTP and HTTPS listeners: routes of kind %s on this listener are not served", strings.Join(refused, ", "))
+	c := condition(gwapiv1.ListenerConditionResolvedRefs, metav1.ConditionFalse, gwapiv1.ListenerReasonInvalidRouteKinds, msg, generation)
+	replaced := false
+	for i := range l.Conditions {
+		if l.Conditions[i].Type == c.Type {
+			c.LastTransitionTime = l.Conditions[i].LastTransitionTime
+			l.Conditions[i], replaced = c, true
+		}
+	}
+	if !replaced {
+		l.Conditions = append(l.Conditions, c)
+	}
+	return l
 }
