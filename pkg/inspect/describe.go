@@ -77,7 +77,17 @@ func (c *Cluster) describePool(nn types.NamespacedName) (*Node, error) {
 	for _, tp := range pool.Spec.TargetPorts {
 		ports = append(ports, fmt.Sprint(tp.Number))
 	}
-	root.add(fmt.Sprintf("Pods: %d/%d ready (selector %s, target ports %s)", ready, len(pods), selectorString(pool), strings.Join(ports, ",")), ready == 0)
+	podsNode := root.add(fmt.Sprintf("Pods: %d/%d ready (selector %s, target ports %s)", ready, len(pods), selectorString(pool), strings.Join(ports, ",")), ready == 0)
+	for _, tp := range pool.Spec.TargetPorts {
+		// A pod that declares no container port may serve any: only declared ports are known.
+		serving := 0
+		for i := range pods {
+			if has, declares := declaresPort(&pods[i], int32(tp.Number)); podReady(&pods[i]) && (has || !declares) {
+				serving++
+			}
+		}
+		podsNode.add(fmt.Sprintf("port %d: %d ready", tp.Number, serving), serving == 0 && ready > 0)
+	}
 	if key, ok := translate.EPPServiceKey(pool); ok {
 		mode := pool.Spec.EndpointPickerRef.FailureMode
 		if mode == "" {
@@ -95,7 +105,9 @@ func (c *Cluster) describePool(nn types.NamespacedName) (*Node, error) {
 	}
 	routes := root.add("Routes", false)
 	for _, r := range c.Snap.RoutesUsingPool(nn) {
-		routes.add("HTTPRoute "+r.Namespace+"/"+r.Name, false)
+		// The user's policies on each route, for its rules that use the pool: shown, not judged
+		// here (one that does not apply breaks the route's describe, not the pool's).
+		c.addPolicies(routes.add("HTTPRoute "+r.Namespace+"/"+r.Name, false), "HTTPRoute", types.NamespacedName{Namespace: r.Namespace, Name: r.Name}, false)
 	}
 	c.addGenerated(root, translate.ForPool(c.Snap, pool).Objects)
 	c.addFindings(root, refOf(pool))
@@ -146,7 +158,7 @@ func (c *Cluster) describeGateway(nn types.NamespacedName) (*Node, error) {
 	if c.Snap.OurClass(string(gw.Spec.GatewayClassName)) {
 		c.addGenerated(root, translate.ForGateway(c.Snap, gw).Objects)
 	}
-	c.addPolicies(root, "Gateway", nn)
+	c.addPolicies(root, "Gateway", nn, true)
 	c.addFindings(root, refOf(gw))
 	return root, nil
 }
@@ -194,7 +206,7 @@ func (c *Cluster) describeRoute(nn types.NamespacedName) (*Node, error) {
 			}
 		}
 	}
-	c.addPolicies(root, "HTTPRoute", nn)
+	c.addPolicies(root, "HTTPRoute", nn, true)
 	c.addFindings(root, refOf(route))
 	return root, nil
 }
@@ -227,8 +239,8 @@ func (c *Cluster) addGenerated(root *Node, desired []client.Object) {
 }
 
 // addPolicies lists the user's policies whose targetRefs name the object (kind nn), with the
-// operator's verdict on each.
-func (c *Cluster) addPolicies(root *Node, kind string, nn types.NamespacedName) {
+// operator's verdict on each; judge marks those not applied as broken.
+func (c *Cluster) addPolicies(root *Node, kind string, nn types.NamespacedName, judge bool) {
 	var lines []*Node
 	for _, pk := range translate.PolicyKinds {
 		for _, p := range c.Snap.ObjectsOf(pk) {
@@ -238,8 +250,10 @@ func (c *Cluster) addPolicies(root *Node, kind string, nn types.NamespacedName) 
 			for _, t := range (translate.UserPolicy{Object: p, Kind: pk}).Targets().GetTargetRefs() {
 				if string(t.Kind) == kind && string(t.Name) == nn.Name {
 					v := verdictOf(p, translate.ControllerName)
-					n := &Node{Text: fmt.Sprintf("%s %s: %s", pk, p.GetName(), v), Broken: !v.OK()}
-					n.addProblems(v)
+					n := &Node{Text: fmt.Sprintf("%s %s: %s", pk, p.GetName(), v), Broken: judge && !v.OK()}
+					if judge {
+						n.addProblems(v)
+					}
 					lines = append(lines, n)
 					break
 				}
@@ -269,8 +283,12 @@ func (c *Cluster) addFindings(root *Node, obj Ref) {
 	}
 }
 
+// addProblems adds the messages of v's problems under n (n's line names the conditions).
 func (n *Node) addProblems(v Verdict) *Node {
 	for _, p := range v.Problems {
+		if _, msg, ok := strings.Cut(p, "): "); ok {
+			p = msg
+		}
 		n.add(p, true)
 	}
 	return n

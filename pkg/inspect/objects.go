@@ -65,8 +65,9 @@ func ours(obj client.Object) bool {
 // Verdict is what the status of an object says, condition by condition: the conditions of its
 // own status, of its route parents and of its policy ancestors, False winning over True.
 type Verdict struct {
-	// Conditions maps a condition type to "True" or "False".
+	// Conditions maps a condition type to "True" or "False"; Reasons to the reason with it.
 	Conditions map[string]string `json:"conditions,omitempty"`
+	Reasons    map[string]string `json:"reasons,omitempty"`
 	// Problems are the False conditions, "Type=False (Reason): message".
 	Problems []string `json:"problems,omitempty"`
 }
@@ -80,7 +81,7 @@ func (v Verdict) String() string {
 	}
 	var parts []string
 	for _, t := range sortedKeys(v.Conditions) {
-		parts = append(parts, t+"="+v.Conditions[t])
+		parts = append(parts, fmt.Sprintf("%s=%s (%s)", t, v.Conditions[t], v.Reasons[t]))
 	}
 	return strings.Join(parts, ", ")
 }
@@ -136,7 +137,11 @@ func (v *Verdict) add(conds []any) {
 			continue
 		}
 		if v.Conditions[t] != "False" || bad {
+			if v.Reasons == nil {
+				v.Reasons = map[string]string{}
+			}
 			v.Conditions[t] = s
+			v.Reasons[t], _ = m["reason"].(string)
 		}
 		if bad {
 			v.Problems = append(v.Problems, fmt.Sprintf("%s=%s (%v): %v", t, s, m["reason"], m["message"]))
