@@ -62,8 +62,26 @@ var (
 	backendTLSPolicyAPIs = apiSet{missing: translate.MissingBackendTLSPolicy, kinds: []schema.GroupVersionKind{
 		gwapiv1.SchemeGroupVersion.WithKind("BackendTLSPolicy"),
 	}}
-	allAPISets = []*apiSet{&gatewayAPIs, &operatorAPIs, &envoyGatewayAPIs, &inferencePoolAPIs, &backendTLSPolicyAPIs}
+	// unservedRouteAPIs: one set per route kind the operator refuses (unserved_route_controller.go);
+	// each is optional, as Envoy Gateway's watches of them are.
+	unservedRouteAPIs = func() map[string]*apiSet {
+		out := map[string]*apiSet{}
+		for _, kind := range translate.UnservedRouteKinds {
+			out[kind] = &apiSet{name: "the " + kind + " CRD (gateway.networking.k8s.io)", kinds: []schema.GroupVersionKind{gwapiv1.SchemeGroupVersion.WithKind(kind)}}
+		}
+		return out
+	}()
+	allAPISets = append([]*apiSet{&gatewayAPIs, &operatorAPIs, &envoyGatewayAPIs, &inferencePoolAPIs, &backendTLSPolicyAPIs}, routeSets()...)
 )
+
+// routeSets lists unservedRouteAPIs in UnservedRouteKinds' order.
+func routeSets() []*apiSet {
+	out := make([]*apiSet, 0, len(translate.UnservedRouteKinds))
+	for _, kind := range translate.UnservedRouteKinds {
+		out = append(out, unservedRouteAPIs[kind])
+	}
+	return out
+}
 
 func (a *apiSet) String() string {
 	if a.missing != "" {

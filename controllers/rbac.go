@@ -8,6 +8,9 @@ package controllers
 // ReferenceGrants and BackendTLSPolicies; write the status of the user's classes, Gateways and routes.
 // +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=gatewayclasses,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=gatewayclasses/status;gateways/status;httproutes/status,verbs=get;update;patch
+// Routes of the kinds the operator does not serve yet: read, and refused in their status.
+// +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=grpcroutes;tlsroutes;tcproutes;udproutes,verbs=get;list;watch
+// +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=grpcroutes/status;tlsroutes/status;tcproutes/status;udproutes/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=gateways;httproutes;referencegrants;backendtlspolicies,verbs=get;list;watch;create;update;patch;delete
 //
 // GIE: read pools, write their status (never the pools themselves).

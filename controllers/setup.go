@@ -138,6 +138,11 @@ func (w *prerequisiteWatcher) setupUnits() []*setupUnit {
 			return pools.watchBackendTLSPolicies(poolController, mgr.GetCache())
 		}},
 	}
+	for _, kind := range translate.UnservedRouteKinds {
+		units = append(units, &setupUnit{name: kind + " refusals", needs: append(append([]*apiSet{}, base...), unservedRouteAPIs[kind]), after: []*setupUnit{gatewayIndexes}, setup: func(context.Context) error {
+			return (&UnservedRouteReconciler{Kind: unservedRouteKinds[kind], Client: c, Status: status, Options: opts}).SetupWithManager(mgr)
+		}})
+	}
 	for _, kind := range translate.PolicyKinds {
 		units = append(units, &setupUnit{name: kind + " controller", needs: all, after: indexes, setup: func(context.Context) error {
 			return (&PolicyReconciler{Kind: kind, Client: c, Applier: applier, Status: status, Recorder: recorder, Options: opts}).SetupWithManager(mgr)

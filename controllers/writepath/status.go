@@ -214,20 +214,25 @@ func mergeParents[E any](existing, desired []E, ours func(E) bool, same func(a, 
 // WriteRouteParents sets the route's status entries of our controller to desired, leaving the
 // entries of other controllers untouched.
 func (w *StatusWriter) WriteRouteParents(ctx context.Context, route *gwapiv1.HTTPRoute, desired []gwapiv1.RouteParentStatus) (bool, error) {
+	return w.WriteParents(ctx, route, &route.Status.RouteStatus, desired)
+}
+
+// WriteParents is WriteRouteParents for a route of any kind: status is the route's RouteStatus.
+func (w *StatusWriter) WriteParents(ctx context.Context, route client.Object, status *gwapiv1.RouteStatus, desired []gwapiv1.RouteParentStatus) (bool, error) {
 	return w.Update(ctx, route, func() bool {
-		next := mergeParents(route.Status.Parents, desired,
+		next := mergeParents(status.Parents, desired,
 			func(e gwapiv1.RouteParentStatus) bool { return string(e.ControllerName) == translate.ControllerName },
 			func(a, b gwapiv1.RouteParentStatus) bool {
-				return translate.ParentRefEqual(a.ParentRef, b.ParentRef, route.Namespace)
+				return translate.ParentRefEqual(a.ParentRef, b.ParentRef, route.GetNamespace())
 			},
 			func(e *gwapiv1.RouteParentStatus) *[]metav1.Condition { return &e.Conditions }, w.now())
-		if len(next) == len(route.Status.Parents) && (len(next) == 0 || equality.Semantic.DeepEqual(next, route.Status.Parents)) {
+		if len(next) == len(status.Parents) && (len(next) == 0 || equality.Semantic.DeepEqual(next, status.Parents)) {
 			return false
 		}
 		if next == nil {
 			next = []gwapiv1.RouteParentStatus{}
 		}
-		route.Status.Parents = next
+		status.Parents = next
 		return true
 	})
 }
