@@ -87,21 +87,28 @@ func servicePortExists(svc *corev1.Service, port int32) bool {
 	return false
 }
 
-// serviceHasReadyEndpoint tells whether any EndpointSlice of the Service lists a ready endpoint
-// (a nil ready condition counts as ready, as the discovery API specifies).
+// serviceHasReadyEndpoint tells whether any EndpointSlice of the Service lists a ready endpoint.
 func serviceHasReadyEndpoint(slices []discoveryv1.EndpointSlice, svc types.NamespacedName) bool {
+	_, ready := ServiceEndpoints(slices, svc)
+	return ready > 0
+}
+
+// ServiceEndpoints counts the EndpointSlices of the Service among slices and the ready
+// endpoints they list (a nil ready condition counts as ready, as the discovery API specifies).
+func ServiceEndpoints(slices []discoveryv1.EndpointSlice, svc types.NamespacedName) (sliceCount, ready int) {
 	for i := range slices {
 		sl := &slices[i]
 		if sl.Namespace != svc.Namespace || sl.Labels[discoveryv1.LabelServiceName] != svc.Name {
 			continue
 		}
+		sliceCount++
 		for _, ep := range sl.Endpoints {
 			if ep.Conditions.Ready == nil || *ep.Conditions.Ready {
-				return true
+				ready++
 			}
 		}
 	}
-	return false
+	return sliceCount, ready
 }
 
 // EPPBackendName is the name of the EG Backend generated for a pool's EPP (TLS mode

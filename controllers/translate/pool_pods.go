@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/types"
 	giev1 "sigs.k8s.io/gateway-api-inference-extension/api/v1"
 )
 
@@ -34,21 +34,14 @@ const (
 // shadowServicePods reads the readiness of the pool's pods from the snapshot's EndpointSlices
 // of its shadow Service.
 func shadowServicePods(s *Snapshot, pool *giev1.InferencePool) PodReadiness {
-	name := ShadowServiceName(pool.Name)
-	out := PodsUnknown
-	for i := range s.EndpointSlices {
-		sl := &s.EndpointSlices[i]
-		if sl.Namespace != pool.Namespace || sl.Labels[discoveryv1.LabelServiceName] != name {
-			continue
-		}
-		out = PodsNotReady
-		for _, ep := range sl.Endpoints {
-			if ep.Conditions.Ready == nil || *ep.Conditions.Ready {
-				return PodsReady
-			}
-		}
+	slices, ready := ServiceEndpoints(s.EndpointSlices, types.NamespacedName{Namespace: pool.Namespace, Name: ShadowServiceName(pool.Name)})
+	switch {
+	case ready > 0:
+		return PodsReady
+	case slices > 0:
+		return PodsNotReady
 	}
-	return out
+	return PodsUnknown
 }
 
 // PodReadinessEvent is the event that reports the pool's pods becoming r: a Warning
@@ -58,15 +51,15 @@ func PodReadinessEvent(pool *giev1.InferencePool, r PodReadiness) Event {
 	if r == PodsReady {
 		return Event{Type: "Normal", Reason: "ReadyPodsFound", Message: fmt.Sprintf(
 			"A pod matching the selector %s is ready (Service %s/%s has a ready endpoint): requests routed to this pool reach its pods again",
-			selectorString(pool), pool.Namespace, svc)}
+			SelectorString(pool), pool.Namespace, svc)}
 	}
 	return Event{Type: "Warning", Reason: "NoReadyPods", Message: fmt.Sprintf(
 		"No ready pod matches the selector %s on target ports %s (Service %s/%s has no ready endpoint): Envoy Gateway answers 503 for the requests routed to this pool until one is ready",
-		selectorString(pool), targetPortsString(pool), pool.Namespace, svc)}
+		SelectorString(pool), targetPortsString(pool), pool.Namespace, svc)}
 }
 
-// selectorString writes the pool's selector as kubectl takes it: key=value pairs, sorted.
-func selectorString(pool *giev1.InferencePool) string {
+// SelectorString writes the pool's selector as kubectl takes it: key=value pairs, sorted.
+func SelectorString(pool *giev1.InferencePool) string {
 	pairs := make([]string, 0, len(pool.Spec.Selector.MatchLabels))
 	for k, v := range pool.Spec.Selector.MatchLabels {
 		pairs = append(pairs, string(k)+"="+string(v))

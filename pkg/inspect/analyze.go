@@ -91,9 +91,9 @@ func (c *Cluster) poolFindings(pool *giev1.InferencePool) []Finding {
 	}
 	switch {
 	case len(pods) == 0:
-		out = append(out, PoolSelectsNoPod.on(ref, fmt.Sprintf("the selector %s matches no pod in namespace %s: requests to the pool answer 503", selectorString(pool), pool.Namespace)))
+		out = append(out, PoolSelectsNoPod.on(ref, fmt.Sprintf("the selector %s matches no pod in namespace %s: requests to the pool answer 503", translate.SelectorString(pool), pool.Namespace)))
 	case ready == 0:
-		out = append(out, PoolNoReadyPod.on(ref, fmt.Sprintf("none of the %d pods the selector %s matches is Ready: requests to the pool answer 503", len(pods), selectorString(pool))))
+		out = append(out, PoolNoReadyPod.on(ref, fmt.Sprintf("none of the %d pods the selector %s matches is Ready: requests to the pool answer 503", len(pods), translate.SelectorString(pool))))
 	}
 	for _, tp := range pool.Spec.TargetPorts {
 		lacking, declaring := 0, 0
@@ -112,15 +112,6 @@ func (c *Cluster) poolFindings(pool *giev1.InferencePool) []Finding {
 	}
 	out = append(out, c.eppFindings(pool, ref)...)
 	return append(out, c.generatedFindings(ref, res.Objects, hasError(out))...)
-}
-
-func selectorString(pool *giev1.InferencePool) string {
-	var parts []string
-	for k, v := range pool.Spec.Selector.MatchLabels {
-		parts = append(parts, string(k)+"="+string(v))
-	}
-	sort.Strings(parts)
-	return strings.Join(parts, ",")
 }
 
 // eppFindings: the pool's endpoint picker Service, its port and its ready endpoints.
@@ -142,7 +133,7 @@ func (c *Cluster) eppFindings(pool *giev1.InferencePool, ref Ref) []Finding {
 	if !found {
 		out = append(out, EPPPortNotOnService.on(ref, fmt.Sprintf("the endpoint picker's Service %s has no port %d", key, port)))
 	}
-	if c.eppEndpoints(key) == 0 {
+	if _, ready := translate.ServiceEndpoints(c.Snap.EndpointSlices, key); ready == 0 {
 		f := EPPNoReadyEndpoint.on(ref, fmt.Sprintf("the endpoint picker's Service %s has no ready endpoint: %s", key, failureEffect(pool)))
 		if pool.Spec.EndpointPickerRef.FailureMode == giev1.EndpointPickerFailOpen {
 			f.Severity = Warning
@@ -267,7 +258,8 @@ func (c *Cluster) kindRead(kind string) bool {
 			return true
 		}
 	}
-	return kind == "Backend" || kind == "BackendTLSPolicy"
+	_, extra := extraKinds[kind]
+	return extra
 }
 
 // userPolicyFindings: the user's Envoy Gateway policies on our Gateways and routes.

@@ -38,8 +38,12 @@ type Cluster struct {
 // Scheme is the scheme of every kind the plugin reads: the operator's.
 var Scheme = controllers.NewScheme()
 
-// extraKinds are the generated kinds read besides the Snapshot's.
-var extraKinds = []client.ObjectList{&egv1a1.BackendList{}, &gwapiv1.BackendTLSPolicyList{}}
+// extraKinds are the generated kinds read besides the Snapshot's, each with a new empty list
+// (a new one per read: the objects read point into it).
+var extraKinds = map[string]func() client.ObjectList{
+	"Backend":          func() client.ObjectList { return &egv1a1.BackendList{} },
+	"BackendTLSPolicy": func() client.ObjectList { return &gwapiv1.BackendTLSPolicyList{} },
+}
 
 // Load reads the whole cluster through c: every kind a Snapshot holds, the pods of the pools'
 // namespaces, and extraKinds. (A route, its pool and its Gateway may live in three namespaces:
@@ -80,7 +84,8 @@ func Load(ctx context.Context, c client.Reader) (*Cluster, error) {
 		}
 		cl.Pods = append(cl.Pods, pods.Items...)
 	}
-	for _, l := range extraKinds {
+	for _, newList := range extraKinds {
+		l := newList()
 		ok, err := list(l)
 		if err != nil {
 			return nil, err

@@ -77,7 +77,7 @@ func (c *Cluster) describePool(nn types.NamespacedName) (*Node, error) {
 	for _, tp := range pool.Spec.TargetPorts {
 		ports = append(ports, fmt.Sprint(tp.Number))
 	}
-	podsNode := root.add(fmt.Sprintf("Pods: %d/%d ready (selector %s, target ports %s)", ready, len(pods), selectorString(pool), strings.Join(ports, ",")), ready == 0)
+	podsNode := root.add(fmt.Sprintf("Pods: %d/%d ready (selector %s, target ports %s)", ready, len(pods), translate.SelectorString(pool), strings.Join(ports, ",")), ready == 0)
 	for _, tp := range pool.Spec.TargetPorts {
 		// A pod that declares no container port may serve any: only declared ports are known.
 		serving := 0
@@ -97,7 +97,7 @@ func (c *Cluster) describePool(nn types.NamespacedName) (*Node, error) {
 		if c.Snap.Service(key) == nil {
 			root.add(text+": the Service does not exist", true)
 		} else {
-			n := c.eppEndpoints(key)
+			_, n := translate.ServiceEndpoints(c.Snap.EndpointSlices, key)
 			root.add(fmt.Sprintf("%s: %d ready endpoints", text, n), n == 0)
 		}
 	} else {

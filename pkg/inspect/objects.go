@@ -10,7 +10,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	giev1 "sigs.k8s.io/gateway-api-inference-extension/api/v1"
@@ -186,22 +185,6 @@ func declaresPort(p *corev1.Pod, port int32) (declared, any bool) {
 		}
 	}
 	return declared, any
-}
-
-// eppEndpoints counts the ready endpoints of the EPP Service's EndpointSlices.
-func (c *Cluster) eppEndpoints(svc types.NamespacedName) int {
-	n := 0
-	for _, s := range c.Snap.EndpointSlices {
-		if s.Namespace != svc.Namespace || s.Labels["kubernetes.io/service-name"] != svc.Name {
-			continue
-		}
-		for _, e := range s.Endpoints {
-			if e.Conditions.Ready == nil || *e.Conditions.Ready {
-				n++
-			}
-		}
-	}
-	return n
 }
 
 func sortedKeys[V any](m map[string]V) []string {
