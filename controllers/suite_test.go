@@ -346,6 +346,22 @@ func (c *writeCounter) matching(keep func(write) bool) []write {
 	return out
 }
 
+// waitQuiet waits until no write keep accepts has been made for quiet.
+func waitQuiet(t *testing.T, keep func(write) bool, quiet time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for {
+		n := len(writes.matching(keep))
+		time.Sleep(quiet)
+		if len(writes.matching(keep)) == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("writes did not stop within %v: %v", waitTimeout, writes.matching(keep))
+		}
+	}
+}
+
 // inNamespace selects writes to objects of namespace ns, or to cluster-scoped objects whose
 // names are listed (the GatewayClasses and parameters a test made).
 func inNamespace(ns string, clusterNames ...string) func(write) bool {
