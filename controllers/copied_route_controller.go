@@ -6,6 +6,8 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -14,95 +16,103 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	"github.com/inferencepool-operator/inferencepool-operator/api/v1alpha1"
 	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate"
 	"github.com/inferencepool-operator/inferencepool-operator/controllers/writepath"
 )
 
-// unservedRouteKind describes a route kind the operator refuses: how to make one and a list,
-// and where its parentRefs and status are.
-type unservedRouteKind struct {
-	kind    string
-	newObj  func() client.Object
-	newList func() client.ObjectList
-	parts   func(client.Object) ([]gwapiv1.ParentReference, *gwapiv1.RouteStatus)
+// CopiedRouteReconciler keeps the generated copy of each route of one kind served by copy
+// (translate.CopiedRouteKinds: GRPCRoute, TLSRoute, TCPRoute, UDPRoute) that is attached to the
+// operator's Gateways, and writes the route's status entries for those Gateways, as
+// HTTPRouteReconciler does for HTTPRoutes.
+type CopiedRouteReconciler struct {
+	Kind     *translate.CopiedRouteKind
+	Client   client.Client
+	Applier  *writepath.Applier
+	Status   *writepath.StatusWriter
+	Recorder events.EventRecorder
+	Options  Options
 }
 
-var unservedRouteKinds = map[string]unservedRouteKind{
-	"GRPCRoute": {"GRPCRoute", func() client.Object { return &gwapiv1.GRPCRoute{} }, func() client.ObjectList { return &gwapiv1.GRPCRouteList{} },
-		func(o client.Object) ([]gwapiv1.ParentReference, *gwapiv1.RouteStatus) {
-			r := o.(*gwapiv1.GRPCRoute)
-			return r.Spec.ParentRefs, &r.Status.RouteStatus
-		}},
-	"TLSRoute": {"TLSRoute", func() client.Object { return &gwapiv1.TLSRoute{} }, func() client.ObjectList { return &gwapiv1.TLSRouteList{} },
-		func(o client.Object) ([]gwapiv1.ParentReference, *gwapiv1.RouteStatus) {
-			r := o.(*gwapiv1.TLSRoute)
-			return r.Spec.ParentRefs, &r.Status.RouteStatus
-		}},
-	"TCPRoute": {"TCPRoute", func() client.Object { return &gwapiv1.TCPRoute{} }, func() client.ObjectList { return &gwapiv1.TCPRouteList{} },
-		func(o client.Object) ([]gwapiv1.ParentReference, *gwapiv1.RouteStatus) {
-			r := o.(*gwapiv1.TCPRoute)
-			return r.Spec.ParentRefs, &r.Status.RouteStatus
-		}},
-	"UDPRoute": {"UDPRoute", func() client.Object { return &gwapiv1.UDPRoute{} }, func() client.ObjectList { return &gwapiv1.UDPRouteList{} },
-		func(o client.Object) ([]gwapiv1.ParentReference, *gwapiv1.RouteStatus) {
-			r := o.(*gwapiv1.UDPRoute)
-			return r.Spec.ParentRefs, &r.Status.RouteStatus
-		}},
-}
-
-// UnservedRouteReconciler refuses, in their own status, the routes of one kind the operator does
-// not serve (translate.UnservedRouteKinds) that are attached to its Gateways: a route is never
-// dropped without a word. It writes nothing else.
-type UnservedRouteReconciler struct {
-	Kind    unservedRouteKind
-	Client  client.Client
-	Status  *writepath.StatusWriter
-	Options Options
-}
-
-func (r *UnservedRouteReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	route := r.Kind.newObj()
+func (r *CopiedRouteReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	src := translate.Source{Kind: r.Kind.Kind, Namespace: req.Namespace, Name: req.Name}
+	lists := []client.ObjectList{r.Kind.NewList()}
+	route := r.Kind.New()
 	if err := r.Client.Get(ctx, req.NamespacedName, route); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
+		if !apierrors.IsNotFound(err) {
+			return ctrl.Result{}, err
+		}
+		return ctrl.Result{}, r.Applier.PruneAll(ctx, lists, src, nil)
 	}
-	parents, status := r.Kind.parts(route)
+	parents, status := r.Kind.Parts(route)
 	b, err := newSnapshotBuilder(ctx, r.Client, r.Options)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	for _, ref := range parents {
+	for _, ref := range *parents {
 		if translate.IsGatewayParentRef(ref) {
 			if err := b.addGateway(translate.ParentGateway(ref, route.GetNamespace())); err != nil {
 				return ctrl.Result{}, err
 			}
 		}
 	}
-	var desired []gwapiv1.RouteParentStatus
-	if route.GetDeletionTimestamp().IsZero() {
-		desired = translate.UnservedRouteParents(b.snap, r.Kind.kind, route.GetNamespace(), route.GetGeneration(), parents)
+	generated := r.Kind.New()
+	found, err := b.get(types.NamespacedName{Namespace: req.Namespace, Name: translate.GeneratedRouteName(req.Name)}, generated)
+	if err != nil {
+		return ctrl.Result{}, err
 	}
-	_, err = r.Status.WriteParents(ctx, route, status, desired)
+	if found {
+		b.snap.Add(generated)
+	}
+	var res translate.RouteResult
+	if route.GetDeletionTimestamp().IsZero() {
+		res = translate.ForCopiedRoute(b.snap, r.Kind, route)
+	}
+	keep, retry, err := writepath.EnsureAll(ctx, r.Applier, r.Recorder, route, res.Objects)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := r.Applier.PruneAll(ctx, lists, src, keep); err != nil {
+		return ctrl.Result{}, err
+	}
+	_, err = r.Status.WriteParents(ctx, route, status, res.Parents)
 	if apierrors.IsNotFound(err) {
 		return ctrl.Result{}, nil
 	}
-	return ctrl.Result{}, err
+	return ctrl.Result{RequeueAfter: retry}, err
 }
 
-// SetupWithManager watches the routes of the kind, and the Gateways they name (a Gateway moving
-// to or from the operator's class changes which routes are refused).
-func (r *UnservedRouteReconciler) SetupWithManager(mgr ctrl.Manager) error {
+// SetupWithManager watches the user's routes of the kind, their generated copies, and what
+// decides their translation: Gateways (a Gateway moving to or from the operator's class), classes
+// and parameters.
+func (r *CopiedRouteReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
-		Named(strings.ToLower(r.Kind.kind)).
-		For(r.Kind.newObj()).
+		Named(strings.ToLower(r.Kind.Kind)).
+		For(r.Kind.New(), builder.WithPredicates(notGenerated)).
+		Watches(r.Kind.New(), handler.EnqueueRequestsFromMapFunc(sourceOf(r.Kind.Kind))).
 		Watches(&gwapiv1.Gateway{}, handler.EnqueueRequestsFromMapFunc(r.routesOfGateway), builder.WithPredicates(notGenerated, inputChanged)).
+		Watches(&gwapiv1.GatewayClass{}, handler.EnqueueRequestsFromMapFunc(r.routesOnGateways)).
+		Watches(&v1alpha1.InferenceGatewayParameters{}, handler.EnqueueRequestsFromMapFunc(r.routesOnGateways)).
 		Complete(r)
 }
 
-// routesOfGateway maps a Gateway to the routes of the kind that name it.
-func (r *UnservedRouteReconciler) routesOfGateway(ctx context.Context, gw client.Object) []reconcile.Request {
-	list := r.Kind.newList()
+// routesOfGateway maps a Gateway to the user's routes of the kind that name it.
+func (r *CopiedRouteReconciler) routesOfGateway(ctx context.Context, gw client.Object) []reconcile.Request {
+	return r.routesNaming(ctx, func(nn types.NamespacedName) bool { return nn == nnOf(gw) })
+}
+
+// routesOnGateways maps a class or parameters change to every user's route of the kind with a
+// Gateway parent: which Gateways a class serves is the Gateway controller's to tell, and routes
+// of these kinds are few.
+func (r *CopiedRouteReconciler) routesOnGateways(ctx context.Context, _ client.Object) []reconcile.Request {
+	return r.routesNaming(ctx, func(types.NamespacedName) bool { return true })
+}
+
+// routesNaming lists the user's routes of the kind with a Gateway parentRef that match accepts.
+func (r *CopiedRouteReconciler) routesNaming(ctx context.Context, accept func(types.NamespacedName) bool) []reconcile.Request {
+	list := r.Kind.NewList()
 	if err := r.Client.List(ctx, list, noDeepCopy); err != nil {
-		log.FromContext(ctx).Error(err, "listing routes", "kind", r.Kind.kind)
+		log.FromContext(ctx).Error(err, "listing routes", "kind", r.Kind.Kind)
 		return nil
 	}
 	items, err := meta.ExtractList(list)
@@ -112,9 +122,12 @@ func (r *UnservedRouteReconciler) routesOfGateway(ctx context.Context, gw client
 	var out []reconcile.Request
 	for _, it := range items {
 		o := it.(client.Object)
-		parents, _ := r.Kind.parts(o)
-		for _, ref := range parents {
-			if translate.IsGatewayParentRef(ref) && translate.ParentGateway(ref, o.GetNamespace()) == nnOf(gw) {
+		if o.GetLabels()[translate.LabelManagedBy] == translate.ManagedByValue {
+			continue
+		}
+		parents, _ := r.Kind.Parts(o)
+		for _, ref := range *parents {
+			if translate.IsGatewayParentRef(ref) && accept(translate.ParentGateway(ref, o.GetNamespace())) {
 				out = append(out, reconcile.Request{NamespacedName: nnOf(o)})
 				break
 			}

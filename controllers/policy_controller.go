@@ -10,9 +10,12 @@ import (
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 	giev1 "sigs.k8s.io/gateway-api-inference-extension/api/v1"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 	gwapiv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
@@ -122,8 +125,9 @@ func (r *PolicyReconciler) snapshot(ctx context.Context, obj client.Object) (*tr
 	return b.snap, nil
 }
 
-// SetupWithManager watches the policies of the kind and what decides their translation.
-func (r *PolicyReconciler) SetupWithManager(mgr ctrl.Manager) error {
+// SetupWithManager watches the policies of the kind and what decides their translation (routes of
+// the kinds served by copy come later: watchCopiedRoutes).
+func (r *PolicyReconciler) SetupWithManager(mgr ctrl.Manager) (controller.Controller, error) {
 	obj := r.newObject()
 	return ctrl.NewControllerManagedBy(mgr).
 		Named(strings.ToLower(r.Kind)).
@@ -136,7 +140,27 @@ func (r *PolicyReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&gwapiv1.GatewayClass{}, handler.EnqueueRequestsFromMapFunc(r.policiesOfClass)).
 		Watches(&v1alpha1.InferenceGatewayParameters{}, handler.EnqueueRequestsFromMapFunc(r.policiesOfParameters)).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.selectorPolicies)).
-		Complete(r)
+		Build(r)
+}
+
+// watchCopiedRoutes adds the watch on the user's routes of kind k, once its CRD is served.
+func (r *PolicyReconciler) watchCopiedRoutes(c controller.Controller, cache cache.Cache, k *translate.CopiedRouteKind) error {
+	return c.Watch(source.Kind(cache, k.New(), handler.EnqueueRequestsFromMapFunc(r.policiesOfCopiedRoute(k)), notGenerated, inputChanged))
+}
+
+// policiesOfCopiedRoute maps a user's route of kind k to the policies targeting it or one of its
+// Gateways.
+func (r *PolicyReconciler) policiesOfCopiedRoute(k *translate.CopiedRouteKind) handler.MapFunc {
+	return func(ctx context.Context, o client.Object) []reconcile.Request {
+		keys := []string{targetKey(k.Kind, nnOf(o)), policySelectorKey}
+		parents, _ := k.Parts(o)
+		for _, ref := range *parents {
+			if translate.IsGatewayParentRef(ref) {
+				keys = append(keys, targetKey("Gateway", translate.ParentGateway(ref, o.GetNamespace())))
+			}
+		}
+		return r.policies(ctx, keys...)
+	}
 }
 
 // policies lists the user's policies of the kind whose index holds any of keys.

@@ -5,6 +5,7 @@ import (
 
 	egv1a1 "github.com/envoyproxy/gateway/api/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -138,6 +139,38 @@ func (b *snapshotBuilder) addTarget(kind string, nn types.NamespacedName) error 
 			return err
 		}
 		return b.addRoute(route)
+	default:
+		if k := translate.CopiedRouteKindOf(kind); k != nil {
+			route := k.New()
+			found, err := b.referenced(nn, route)
+			if meta.IsNoMatchError(err) {
+				return nil // the kind's CRD is not installed: nothing of it to target
+			}
+			if err != nil || !found {
+				return err
+			}
+			return b.addCopiedRoute(k, route)
+		}
+	}
+	return nil
+}
+
+// addCopiedRoute adds a user's route of kind k with its parent Gateways (a policy's copy targets
+// the route's copy; its status speaks of those Gateways).
+func (b *snapshotBuilder) addCopiedRoute(k *translate.CopiedRouteKind, route client.Object) error {
+	key := fmt.Sprintf("%T/%s/%s", route, route.GetNamespace(), route.GetName())
+	if b.policies[key] { // the set of objects added once, policies or not
+		return nil
+	}
+	b.policies[key] = true
+	b.snap.Add(route)
+	parents, _ := k.Parts(route)
+	for _, ref := range *parents {
+		if translate.IsGatewayParentRef(ref) {
+			if err := b.addGateway(translate.ParentGateway(ref, route.GetNamespace())); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -167,6 +200,27 @@ func (b *snapshotBuilder) addSelected(ns string, sel egv1a1.TargetSelector) erro
 		}
 		for i := range list.Items {
 			if err := b.addRoute(&list.Items[i]); err != nil {
+				return err
+			}
+		}
+	default:
+		k := translate.CopiedRouteKindOf(string(sel.Kind))
+		if k == nil {
+			return nil
+		}
+		list := k.NewList()
+		if err := b.c.List(b.ctx, list, opts...); err != nil {
+			if meta.IsNoMatchError(err) {
+				return nil
+			}
+			return err
+		}
+		items, err := meta.ExtractList(list)
+		if err != nil {
+			return err
+		}
+		for _, it := range items {
+			if err := b.addCopiedRoute(k, it.(client.Object)); err != nil {
 				return err
 			}
 		}

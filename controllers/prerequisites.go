@@ -62,23 +62,23 @@ var (
 	backendTLSPolicyAPIs = apiSet{missing: translate.MissingBackendTLSPolicy, kinds: []schema.GroupVersionKind{
 		gwapiv1.SchemeGroupVersion.WithKind("BackendTLSPolicy"),
 	}}
-	// unservedRouteAPIs: one set per route kind the operator refuses (unserved_route_controller.go);
-	// each is optional, as Envoy Gateway's watches of them are.
-	unservedRouteAPIs = func() map[string]*apiSet {
+	// copiedRouteAPIs: one set per route kind served by copy (copied_route_controller.go); each
+	// is optional, as Envoy Gateway's watches of them are.
+	copiedRouteAPIs = func() map[string]*apiSet {
 		out := map[string]*apiSet{}
-		for _, kind := range translate.UnservedRouteKinds {
-			out[kind] = &apiSet{name: "the " + kind + " CRD (gateway.networking.k8s.io)", kinds: []schema.GroupVersionKind{gwapiv1.SchemeGroupVersion.WithKind(kind)}}
+		for _, k := range translate.CopiedRouteKinds {
+			out[k.Kind] = &apiSet{name: "the " + k.Kind + " CRD (gateway.networking.k8s.io)", kinds: []schema.GroupVersionKind{gwapiv1.SchemeGroupVersion.WithKind(k.Kind)}}
 		}
 		return out
 	}()
 	allAPISets = append([]*apiSet{&gatewayAPIs, &operatorAPIs, &envoyGatewayAPIs, &inferencePoolAPIs, &backendTLSPolicyAPIs}, routeSets()...)
 )
 
-// routeSets lists unservedRouteAPIs in UnservedRouteKinds' order.
+// routeSets lists copiedRouteAPIs in CopiedRouteKinds' order.
 func routeSets() []*apiSet {
-	out := make([]*apiSet, 0, len(translate.UnservedRouteKinds))
-	for _, kind := range translate.UnservedRouteKinds {
-		out = append(out, unservedRouteAPIs[kind])
+	out := make([]*apiSet, 0, len(translate.CopiedRouteKinds))
+	for _, k := range translate.CopiedRouteKinds {
+		out = append(out, copiedRouteAPIs[k.Kind])
 	}
 	return out
 }

@@ -4,12 +4,12 @@ package controllers
 // Writes go only to objects the operator generates, and to the status of the user's Gateway API
 // and InferencePool objects. It never reads Secrets: certificates stay with Envoy Gateway.
 //
-// Gateway API: read everything that routes traffic; write generated Gateways, HTTPRoutes,
+// Gateway API: read everything that routes traffic; write generated Gateways, routes,
 // ReferenceGrants and BackendTLSPolicies; write the status of the user's classes, Gateways and routes.
 // +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=gatewayclasses,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=gatewayclasses/status;gateways/status;httproutes/status,verbs=get;update;patch
-// Routes of the kinds the operator does not serve yet: read, and refused in their status.
-// +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=grpcroutes;tlsroutes;tcproutes;udproutes,verbs=get;list;watch
+// GRPCRoutes, TLSRoutes, TCPRoutes and UDPRoutes: read the user's, write their copies and status.
+// +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=grpcroutes;tlsroutes;tcproutes;udproutes,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=grpcroutes/status;tlsroutes/status;tcproutes/status;udproutes/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=gateways;httproutes;referencegrants;backendtlspolicies,verbs=get;list;watch;create;update;patch;delete
 //

@@ -138,15 +138,30 @@ func (w *prerequisiteWatcher) setupUnits() []*setupUnit {
 			return pools.watchBackendTLSPolicies(poolController, mgr.GetCache())
 		}},
 	}
-	for _, kind := range translate.UnservedRouteKinds {
-		units = append(units, &setupUnit{name: kind + " refusals", needs: append(append([]*apiSet{}, base...), unservedRouteAPIs[kind]), after: []*setupUnit{gatewayIndexes}, setup: func(context.Context) error {
-			return (&UnservedRouteReconciler{Kind: unservedRouteKinds[kind], Client: c, Status: status, Options: opts}).SetupWithManager(mgr)
+	for _, k := range translate.CopiedRouteKinds {
+		// Envoy Gateway's CRDs too: a copy is served by Envoy Gateway, and nothing is generated
+		// for it before they are (as for HTTPRoutes).
+		needs := append(append([]*apiSet{}, base...), &envoyGatewayAPIs, copiedRouteAPIs[k.Kind])
+		units = append(units, &setupUnit{name: k.Kind + " controller", needs: needs, after: []*setupUnit{gatewayIndexes}, setup: func(ctx context.Context) error {
+			if err := setupSourceIndexes(ctx, mgr, k.New()); err != nil {
+				return err
+			}
+			return (&CopiedRouteReconciler{Kind: k, Client: c, Applier: applier, Status: status, Recorder: recorder, Options: opts}).SetupWithManager(mgr)
 		}})
 	}
 	for _, kind := range translate.PolicyKinds {
-		units = append(units, &setupUnit{name: kind + " controller", needs: all, after: indexes, setup: func(context.Context) error {
-			return (&PolicyReconciler{Kind: kind, Client: c, Applier: applier, Status: status, Recorder: recorder, Options: opts}).SetupWithManager(mgr)
-		}})
+		policies := &PolicyReconciler{Kind: kind, Client: c, Applier: applier, Status: status, Recorder: recorder, Options: opts}
+		var policyController controller.Controller
+		policyUnit := &setupUnit{name: kind + " controller", needs: all, after: indexes, setup: func(context.Context) (err error) {
+			policyController, err = policies.SetupWithManager(mgr)
+			return err
+		}}
+		units = append(units, policyUnit)
+		for _, k := range translate.CopiedRouteKinds {
+			units = append(units, &setupUnit{name: kind + " controller's " + k.Kind + " watch", needs: append(append([]*apiSet{}, all...), copiedRouteAPIs[k.Kind]), after: []*setupUnit{policyUnit}, setup: func(context.Context) error {
+				return policies.watchCopiedRoutes(policyController, mgr.GetCache(), k)
+			}})
+		}
 	}
 	return units
 }

@@ -53,6 +53,7 @@ func generateSnapshot(data []byte) *translate.Snapshot {
 	g.genPools()
 	g.genEPPServices()
 	g.genRoutes()
+	g.genCopiedRoutes()
 	g.genGrants()
 	g.genPolicies()
 	g.genEGState()

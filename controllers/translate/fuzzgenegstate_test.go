@@ -38,7 +38,7 @@ func (g *generator) genEGState() {
 		case *gwapiv1.Gateway:
 			o.Status = g.gatewayStatus(o)
 		case *gwapiv1.HTTPRoute:
-			o.Status = g.routeStatus(o)
+			o.Status.RouteStatus = g.routeStatus(o, o.Spec.ParentRefs)
 		case *egv1a1.SecurityPolicy:
 			o.Status = g.policyStatus(o.Namespace)
 		case *egv1a1.BackendTrafficPolicy:
@@ -47,6 +47,11 @@ func (g *generator) genEGState() {
 			o.Status = g.policyStatus(o.Namespace)
 		case *egv1a1.EnvoyExtensionPolicy:
 			o.Status = g.policyStatus(o.Namespace)
+		default:
+			if k := translate.CopiedRouteKindOf(obj.GetObjectKind().GroupVersionKind().Kind); k != nil {
+				parents, status := k.Parts(state)
+				*status = g.routeStatus(state, *parents)
+			}
 		}
 		if g.stamp(obj, state) {
 			list.Set(reflect.Append(list, reflect.ValueOf(state).Elem()))
@@ -143,18 +148,18 @@ func (g *generator) gatewayStatus(gw *gwapiv1.Gateway) gwapiv1.GatewayStatus {
 	return st
 }
 
-func (g *generator) routeStatus(r *gwapiv1.HTTPRoute) gwapiv1.HTTPRouteStatus {
+func (g *generator) routeStatus(r client.Object, parentRefs []gwapiv1.ParentReference) gwapiv1.RouteStatus {
 	c := g.c
 	gen := int64(c.between(1, 3))
-	r.Generation = gen
-	var st gwapiv1.HTTPRouteStatus
-	for _, ref := range r.Spec.ParentRefs {
+	r.SetGeneration(gen)
+	var st gwapiv1.RouteStatus
+	for _, ref := range parentRefs {
 		if c.oneIn(4) {
 			continue
 		}
 		ref := *ref.DeepCopy()
 		if ref.Namespace == nil && c.bool() {
-			ref.Namespace = ptr.To(gwapiv1.Namespace(r.Namespace)) // Envoy Gateway may spell it out
+			ref.Namespace = ptr.To(gwapiv1.Namespace(r.GetNamespace())) // Envoy Gateway may spell it out
 		}
 		st.Parents = append(st.Parents, gwapiv1.RouteParentStatus{ParentRef: ref, ControllerName: egController,
 			Conditions: g.conditions(gen, "Accepted", "ResolvedRefs")})

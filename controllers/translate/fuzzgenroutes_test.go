@@ -1,11 +1,13 @@
 package translate_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 	gwapiv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
 
@@ -218,4 +220,67 @@ func (g *generator) backendRef(routeNS string) gwapiv1.HTTPBackendRef {
 		ref.Filters = []gwapiv1.HTTPRouteFilter{g.headerFilter(16)}
 	}
 	return ref
+}
+
+// genCopiedRoutes makes routes of the kinds served by copy (GRPCRoute, TLSRoute, TCPRoute,
+// UDPRoute): parentRefs as for HTTPRoutes, 0 to 4 rules named or not, each with backendRefs of
+// every kind an HTTPRoute rule may name (InferencePools included, which these kinds refuse).
+func (g *generator) genCopiedRoutes() {
+	c := g.c
+	for _, k := range translate.CopiedRouteKinds {
+		for n := c.count(0, 3); n > 0; n-- {
+			ns := g.namespace()
+			name := uniqueName(c.subdomain, func(s string) bool {
+				for _, o := range g.snap.ObjectsOf(k.Kind) {
+					if o.GetNamespace() == ns && o.GetName() == s {
+						return true
+					}
+				}
+				return false
+			})
+			if name == "" {
+				continue
+			}
+			var parents []gwapiv1.ParentReference
+			for p := c.count(1, 8); p > 0; p-- {
+				if ref := g.parentRef(ns); parentRefAllowed(parents, ref) {
+					parents = append(parents, ref)
+				}
+			}
+			var rules []any
+			for r := c.count(1, 4); r > 0; r-- {
+				rule := map[string]any{}
+				if c.bool() {
+					rule["name"] = fmt.Sprintf("rule-%d", r)
+				}
+				var refs []gwapiv1.BackendRef
+				for b := c.count(1, 4); b > 0; b-- {
+					refs = append(refs, g.backendRef(ns).BackendRef)
+				}
+				rule["backendRefs"] = refs
+				rules = append(rules, rule)
+			}
+			route := k.New()
+			u := map[string]any{"spec": map[string]any{"parentRefs": parents, "rules": rules}}
+			if err := fromUnstructured(u, route); err != nil {
+				panic(err)
+			}
+			meta := g.meta(ns, name)
+			route.SetNamespace(ns)
+			route.SetName(name)
+			route.SetUID(meta.UID)
+			route.SetGeneration(meta.Generation)
+			route.SetCreationTimestamp(meta.CreationTimestamp)
+			g.snap.Add(route)
+		}
+	}
+}
+
+// fromUnstructured decodes u (Go values, converted through JSON) into obj.
+func fromUnstructured(u map[string]any, obj client.Object) error {
+	data, err := json.Marshal(u)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(data, obj)
 }

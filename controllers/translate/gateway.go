@@ -209,7 +209,13 @@ func mirrorGatewayStatus(gw *gwapiv1.Gateway, desired, generated *gwapiv1.Gatewa
 }
 
 // servedRouteKinds are the route kinds the operator serves on its Gateways.
-var servedRouteKinds = map[gwapiv1.Kind]bool{"HTTPRoute": true}
+var servedRouteKinds = func() map[gwapiv1.Kind]bool {
+	out := map[gwapiv1.Kind]bool{}
+	for _, k := range ServedRouteKinds() {
+		out[gwapiv1.Kind(k)] = true
+	}
+	return out
+}()
 
 func listenerSpec(gw *gwapiv1.Gateway, name gwapiv1.SectionName) *gwapiv1.Listener {
 	for i := range gw.Spec.Listeners {
@@ -221,10 +227,11 @@ func listenerSpec(gw *gwapiv1.Gateway, name gwapiv1.SectionName) *gwapiv1.Listen
 }
 
 // servedKindsOnly makes a listener's status claim only what the operator serves. Envoy Gateway
-// lists every kind it serves for the listener's protocol (GRPCRoute beside HTTPRoute, TLSRoute,
-// TCPRoute, UDPRoute); the operator generates copies of HTTPRoutes only, so supportedKinds keeps
-// those, and a listener whose allowedRoutes.kinds (or protocol, without them) admits another
-// kind is ResolvedRefs=False/InvalidRouteKinds, as Gateway API asks of a kind it does not serve.
+// lists every kind it serves for the listener's protocol (HTTPRoute and GRPCRoute, TLSRoute,
+// TCPRoute, UDPRoute); the operator serves all of those (servedRouteKinds), so supportedKinds
+// keeps them, and a kind Envoy Gateway would serve that the operator does not, or one named in
+// allowedRoutes.kinds, makes the listener ResolvedRefs=False/InvalidRouteKinds, as Gateway API
+// asks of a kind it does not serve.
 func servedKindsOnly(l gwapiv1.ListenerStatus, spec *gwapiv1.Listener, generation int64) gwapiv1.ListenerStatus {
 	var kept []gwapiv1.RouteGroupKind
 	var refused []string
@@ -248,7 +255,7 @@ func servedKindsOnly(l gwapiv1.ListenerStatus, spec *gwapiv1.Listener, generatio
 		// its other kinds are only not listed.
 		return l
 	}
-	msg := fmt.Sprintf("inferencepool-operator serves only HTTPRoute, on HTTP and HTTPS listeners: routes of kind %s on this listener are not served", strings.Join(refused, ", "))
+	msg := fmt.Sprintf("inferencepool-operator serves %s: routes of kind %s on this listener are not served", strings.Join(ServedRouteKinds(), ", "), strings.Join(refused, ", "))
 	c := condition(gwapiv1.ListenerConditionResolvedRefs, metav1.ConditionFalse, gwapiv1.ListenerReasonInvalidRouteKinds, msg, generation)
 	replaced := false
 	for i := range l.Conditions {

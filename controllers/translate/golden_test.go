@@ -12,7 +12,6 @@ import (
 	"strings"
 	"testing"
 
-	egv1a1 "github.com/envoyproxy/gateway/api/v1alpha1"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/apimachinery/pkg/types"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -96,23 +95,10 @@ func stampCurrent(snap *translate.Snapshot) error {
 		ann[translate.AnnotationDesiredHash] = h
 		obj.SetAnnotations(ann)
 	}
-	for i := range snap.Gateways {
-		stamp(&snap.Gateways[i], "Gateway")
-	}
-	for i := range snap.HTTPRoutes {
-		stamp(&snap.HTTPRoutes[i], "HTTPRoute")
-	}
-	for i := range snap.SecurityPolicies {
-		stamp(&snap.SecurityPolicies[i], egv1a1.KindSecurityPolicy)
-	}
-	for i := range snap.BackendTrafficPolicies {
-		stamp(&snap.BackendTrafficPolicies[i], egv1a1.KindBackendTrafficPolicy)
-	}
-	for i := range snap.ClientTrafficPolicies {
-		stamp(&snap.ClientTrafficPolicies[i], egv1a1.KindClientTrafficPolicy)
-	}
-	for i := range snap.EnvoyExtensionPolicies {
-		stamp(&snap.EnvoyExtensionPolicies[i], egv1a1.KindEnvoyExtensionPolicy)
+	for _, k := range translate.SnapshotKinds {
+		for _, obj := range snap.ObjectsOf(k.Kind) {
+			stamp(obj, k.Kind)
+		}
 	}
 	return problem
 }
@@ -200,6 +186,11 @@ func render(t *testing.T, res translate.Result) []byte {
 	}
 	for _, nn := range sortedNN(res.RouteParents) {
 		writeDoc(t, &buf, map[string]any{"kind": "HTTPRoute", "namespace": nn.Namespace, "name": nn.Name, "status": map[string]any{"parents": res.RouteParents[nn]}})
+	}
+	for _, key := range sortedKeys(res.CopiedRouteParents) {
+		kind, nn, _ := strings.Cut(key, "/")
+		ns, name, _ := strings.Cut(nn, "/")
+		writeDoc(t, &buf, map[string]any{"kind": kind, "namespace": ns, "name": name, "status": map[string]any{"parents": res.CopiedRouteParents[key]}})
 	}
 	for _, nn := range sortedNN(res.PoolParents) {
 		writeDoc(t, &buf, map[string]any{"kind": "InferencePool", "namespace": nn.Namespace, "name": nn.Name, "status": map[string]any{"parents": res.PoolParents[nn]}})

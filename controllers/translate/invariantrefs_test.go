@@ -1,6 +1,7 @@
 package translate_test
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -220,6 +221,10 @@ func hasSection(obj client.Object, section string) bool {
 			if r.Name != nil && string(*r.Name) == section {
 				return true
 			}
+		}
+	default:
+		if k := translate.CopiedRouteKindOf(obj.GetObjectKind().GroupVersionKind().Kind); k != nil {
+			return slices.Contains(k.RuleNames(obj), section)
 		}
 	}
 	return false

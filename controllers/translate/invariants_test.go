@@ -71,6 +71,7 @@ func canonical(t *testing.T, res translate.Result) []byte {
 		"gatewayClasses": res.GatewayClassStatuses,
 		"gateways":       byName(res.GatewayStatuses),
 		"routes":         byName(res.RouteParents),
+		"copiedRoutes":   res.CopiedRouteParents,
 		"pools":          byName(res.PoolParents),
 		"failOpen":       byName(res.FailOpenActive),
 		"noReadyPods":    byName(res.NoReadyPods),
@@ -217,6 +218,12 @@ func checkStatuses(t *testing.T, res translate.Result) {
 		limit("HTTPRoute "+nn.String()+" parents", len(res.RouteParents[nn]), 32)
 		for _, p := range res.RouteParents[nn] {
 			conditions("HTTPRoute "+nn.String()+" parent "+string(p.ParentRef.Name), p.Conditions)
+		}
+	}
+	for _, k := range sortedKeys(res.CopiedRouteParents) {
+		limit(k+" parents", len(res.CopiedRouteParents[k]), 32)
+		for _, p := range res.CopiedRouteParents[k] {
+			conditions(k+" parent "+string(p.ParentRef.Name), p.Conditions)
 		}
 	}
 	for _, nn := range sortedNN(res.PoolParents) {

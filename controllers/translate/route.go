@@ -185,62 +185,20 @@ func refProblem(s *Snapshot, route *gwapiv1.HTTPRoute, ref gwapiv1.BackendObject
 // Accepted mirrored from Envoy Gateway's verdict on the generated route, ResolvedRefs ours for
 // pool refs and EG's for the rest.
 func RouteParents(s *Snapshot, route *gwapiv1.HTTPRoute, desired *gwapiv1.HTTPRoute) []gwapiv1.RouteParentStatus {
-	var generated *gwapiv1.HTTPRoute
+	in := mirrorInput{kind: "HTTPRoute", route: route, parentRefs: route.Spec.ParentRefs}
 	if desired != nil {
-		generated = s.HTTPRoute(types.NamespacedName{Namespace: route.Namespace, Name: desired.Name})
+		if generated := s.HTTPRoute(types.NamespacedName{Namespace: route.Namespace, Name: desired.Name}); isCurrent(generated, desired) {
+			in.verdict, in.verdictGeneration = &generated.Status.RouteStatus, generated.Generation
+		}
 	}
-	current := isCurrent(generated, desired)
-
-	var ourReason gwapiv1.RouteConditionReason
-	var ourMessages []string
 	for _, rule := range route.Spec.Rules {
 		for _, br := range rule.BackendRefs {
 			if reason, msg := refProblem(s, route, br.BackendObjectReference); reason != "" {
-				if ourReason == "" {
-					ourReason = reason
-				}
-				ourMessages = append(ourMessages, msg)
+				in.refProblem(reason, msg)
 			}
 		}
 	}
-
-	var out []gwapiv1.RouteParentStatus
-	for _, i := range s.OurParentRefs(route) {
-		ref := route.Spec.ParentRefs[i]
-		entry := gwapiv1.RouteParentStatus{ParentRef: ref, ControllerName: ControllerName}
-		var egEntry *gwapiv1.RouteParentStatus
-		gw := ParentGateway(ref, route.Namespace)
-		_, _, served := s.OurServedGateway(gw)
-		if current && served {
-			egEntry = findParentStatus(generated.Status.Parents, generatedParentRef(ref), route.Namespace)
-		}
-
-		var accepted metav1.Condition
-		switch {
-		case !served:
-			accepted = condition(gwapiv1.RouteConditionAccepted, metav1.ConditionFalse, gwapiv1.RouteReasonPending,
-				fmt.Sprintf("Gateway %s is not served: its GatewayClass is not accepted", gw), route.Generation)
-		case egEntry != nil && judged(egEntry.Conditions, generated.Generation, string(gwapiv1.RouteConditionAccepted)):
-			accepted = *findCondition(egEntry.Conditions, string(gwapiv1.RouteConditionAccepted))
-			accepted.ObservedGeneration, accepted.LastTransitionTime = route.Generation, metav1.Time{}
-		default:
-			accepted = condition(gwapiv1.RouteConditionAccepted, metav1.ConditionUnknown, gwapiv1.RouteReasonPending,
-				fmt.Sprintf("Waiting for Envoy Gateway to accept HTTPRoute %s/%s", route.Namespace, GeneratedRouteName(route.Name)), route.Generation)
-		}
-
-		resolved := condition(gwapiv1.RouteConditionResolvedRefs, metav1.ConditionTrue, gwapiv1.RouteReasonResolvedRefs, "Resolved all the Object references for the Route", route.Generation)
-		if ourReason != "" {
-			resolved = condition(gwapiv1.RouteConditionResolvedRefs, metav1.ConditionFalse, ourReason, strings.Join(ourMessages, "; "), route.Generation)
-		} else if egEntry != nil {
-			if c := findCondition(egEntry.Conditions, string(gwapiv1.RouteConditionResolvedRefs)); c != nil {
-				resolved = *c
-				resolved.ObservedGeneration, resolved.LastTransitionTime = route.Generation, metav1.Time{}
-			}
-		}
-		entry.Conditions = []metav1.Condition{accepted, resolved}
-		out = append(out, entry)
-	}
-	return out
+	return mirroredParents(s, in)
 }
 
 func ptrString[T ~string](p *T) string {

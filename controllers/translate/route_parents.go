@@ -28,9 +28,15 @@ func (s *Snapshot) OurServedGateway(nn types.NamespacedName) (*gwapiv1.Gateway, 
 
 // OurParentRefs lists the indexes of a route's parentRefs that name Gateways of ours.
 func (s *Snapshot) OurParentRefs(route *gwapiv1.HTTPRoute) []int {
+	return s.ourParentIndexes(route.Namespace, route.Spec.ParentRefs)
+}
+
+// ourParentIndexes lists the indexes of refs (of a route of any kind in ns) that name Gateways
+// of ours.
+func (s *Snapshot) ourParentIndexes(ns string, refs []gwapiv1.ParentReference) []int {
 	var out []int
-	for i, ref := range route.Spec.ParentRefs {
-		if IsGatewayParentRef(ref) && s.OurGateway(ParentGateway(ref, route.Namespace)) {
+	for i, ref := range refs {
+		if IsGatewayParentRef(ref) && s.OurGateway(ParentGateway(ref, ns)) {
 			out = append(out, i)
 		}
 	}
@@ -84,10 +90,15 @@ func ParentGateways(route *gwapiv1.HTTPRoute) []types.NamespacedName {
 // servedParents lists the parentRefs of route (as written) that name Gateways of ours whose
 // class is usable: those become parentRefs of the generated route.
 func servedParents(s *Snapshot, route *gwapiv1.HTTPRoute) []gwapiv1.ParentReference {
+	return s.servedParentRefs(route.Namespace, route.Spec.ParentRefs)
+}
+
+// servedParentRefs is servedParents for the parentRefs of a route of any kind in ns.
+func (s *Snapshot) servedParentRefs(ns string, refs []gwapiv1.ParentReference) []gwapiv1.ParentReference {
 	var out []gwapiv1.ParentReference
-	for _, i := range s.OurParentRefs(route) {
-		ref := route.Spec.ParentRefs[i]
-		if _, _, ok := s.OurServedGateway(ParentGateway(ref, route.Namespace)); ok {
+	for _, i := range s.ourParentIndexes(ns, refs) {
+		ref := refs[i]
+		if _, _, ok := s.OurServedGateway(ParentGateway(ref, ns)); ok {
 			out = append(out, ref)
 		}
 	}

@@ -32,8 +32,13 @@ type Snapshot struct {
 	Parameters     []v1alpha1.InferenceGatewayParameters
 	Gateways       []gwapiv1.Gateway
 	HTTPRoutes     []gwapiv1.HTTPRoute
-	Pools          []giev1.InferencePool
-	Grants         []gwapiv1beta1.ReferenceGrant
+	// The route kinds served by copy (CopiedRouteKinds): the user's and the generated copies.
+	GRPCRoutes []gwapiv1.GRPCRoute
+	TLSRoutes  []gwapiv1.TLSRoute
+	TCPRoutes  []gwapiv1.TCPRoute
+	UDPRoutes  []gwapiv1.UDPRoute
+	Pools      []giev1.InferencePool
+	Grants     []gwapiv1beta1.ReferenceGrant
 	// Services are the endpoint pickers' Services.
 	Services []corev1.Service
 	// EndpointSlices are the endpoint pickers' EndpointSlices (FailOpen reads their readiness)

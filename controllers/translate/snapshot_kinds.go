@@ -69,6 +69,7 @@ var SnapshotKinds = []*SnapshotKind{
 		func(s *Snapshot) *[]gwapiv1.Gateway { return &s.Gateways }),
 	describeKind("HTTPRoute", func(l *gwapiv1.HTTPRouteList) []gwapiv1.HTTPRoute { return l.Items },
 		func(s *Snapshot) *[]gwapiv1.HTTPRoute { return &s.HTTPRoutes }),
+	CopiedRouteKinds[0].SnapshotKind, CopiedRouteKinds[1].SnapshotKind, CopiedRouteKinds[2].SnapshotKind, CopiedRouteKinds[3].SnapshotKind,
 	describeKind(InferencePoolKind, func(l *giev1.InferencePoolList) []giev1.InferencePool { return l.Items },
 		func(s *Snapshot) *[]giev1.InferencePool { return &s.Pools }),
 	describeKind("ReferenceGrant", func(l *gwapiv1beta1.ReferenceGrantList) []gwapiv1beta1.ReferenceGrant { return l.Items },

@@ -15,8 +15,11 @@ type Result struct {
 	GatewayClassStatuses map[string]metav1.Condition
 	GatewayStatuses      map[types.NamespacedName]gwapiv1.GatewayStatus
 	RouteParents         map[types.NamespacedName][]gwapiv1.RouteParentStatus
-	PoolParents          map[types.NamespacedName][]giev1.ParentStatus
-	FailOpenActive       map[types.NamespacedName]bool
+	// CopiedRouteParents are the status entries of the routes served by copy, by
+	// "Kind/namespace/name".
+	CopiedRouteParents map[string][]gwapiv1.RouteParentStatus
+	PoolParents        map[types.NamespacedName][]giev1.ParentStatus
+	FailOpenActive     map[types.NamespacedName]bool
 	// NoReadyPods are the served pools whose shadow Service's EndpointSlices list no ready
 	// endpoint (PodsNotReady).
 	NoReadyPods map[types.NamespacedName]bool
@@ -37,6 +40,7 @@ func All(s *Snapshot) Result {
 		GatewayClassStatuses: map[string]metav1.Condition{},
 		GatewayStatuses:      map[types.NamespacedName]gwapiv1.GatewayStatus{},
 		RouteParents:         map[types.NamespacedName][]gwapiv1.RouteParentStatus{},
+		CopiedRouteParents:   map[string][]gwapiv1.RouteParentStatus{},
 		PoolParents:          map[types.NamespacedName][]giev1.ParentStatus{},
 		FailOpenActive:       map[types.NamespacedName]bool{},
 		NoReadyPods:          map[types.NamespacedName]bool{},
@@ -74,6 +78,17 @@ func All(s *Snapshot) Result {
 		res.RouteParents[types.NamespacedName{Namespace: route.Namespace, Name: route.Name}] = r.Parents
 		for _, e := range r.Events {
 			res.Events = append(res.Events, ObjectEvent{Object: routeSource(route), Event: e})
+		}
+	}
+	for _, k := range CopiedRouteKinds {
+		for _, route := range k.inSnapshot(s) {
+			parents, _ := k.Parts(route)
+			if route.GetLabels()[LabelManagedBy] == ManagedByValue || len(s.ourParentIndexes(route.GetNamespace(), *parents)) == 0 {
+				continue
+			}
+			r := ForCopiedRoute(s, k, route)
+			res.Objects = append(res.Objects, r.Objects...)
+			res.CopiedRouteParents[k.Kind+"/"+route.GetNamespace()+"/"+route.GetName()] = r.Parents
 		}
 	}
 	for i := range s.Pools {

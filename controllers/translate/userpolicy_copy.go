@@ -94,9 +94,9 @@ func carriedCopy(s *Snapshot, p UserPolicy, targets []PolicyTarget) (client.Obje
 	var refs egv1a1.PolicyTargetReferences
 	grants := grantNeeds{}
 	for _, t := range targets {
-		name := GeneratedGatewayName(t.NN.Name)
-		if t.Kind == "HTTPRoute" {
-			name = GeneratedRouteName(t.NN.Name)
+		name := GeneratedRouteName(t.NN.Name)
+		if t.Kind == "Gateway" {
+			name = GeneratedGatewayName(t.NN.Name)
 		}
 		if t.NN.Namespace == ns {
 			ref := gwapiv1.LocalPolicyTargetReferenceWithSectionName{
@@ -117,9 +117,9 @@ func carriedCopy(s *Snapshot, p UserPolicy, targets []PolicyTarget) (client.Obje
 		})
 		// The grant lives with the target, which owns it (ownerReferences cannot cross
 		// namespaces to the policy).
-		var target client.Object = s.HTTPRoute(t.NN)
-		if t.Kind == "Gateway" {
-			target = s.Gateway(t.NN)
+		var target client.Object = s.Gateway(t.NN)
+		if r, ok := s.userRoute(t.Kind, t.NN); ok {
+			target = r.obj
 		}
 		grants.add(grantNeed{FromKind: p.Kind, FromNamespace: ns, ToGroup: gwapiv1.GroupName, ToKind: t.Kind, ToNamespace: t.NN.Namespace, ToName: name,
 			Owner: ownerID{APIVersion: gwapiv1.GroupVersion.String(), Kind: t.Kind, Name: t.NN.Name, UID: target.GetUID()}})

@@ -177,13 +177,13 @@ func (s *Snapshot) ancestorsOf(t PolicyTarget) []ancestorKey {
 	if t.Kind == "Gateway" {
 		return []ancestorKey{{gateway: t.NN, section: t.Section}}
 	}
-	route := s.HTTPRoute(t.NN)
-	if route == nil {
+	route, ok := s.userRoute(t.Kind, t.NN)
+	if !ok {
 		return nil
 	}
 	var out []ancestorKey
-	for _, ref := range servedParents(s, route) {
-		k := ancestorKey{gateway: ParentGateway(ref, route.Namespace)}
+	for _, ref := range s.servedParentRefs(t.NN.Namespace, route.parentRefs) {
+		k := ancestorKey{gateway: ParentGateway(ref, t.NN.Namespace)}
 		if ref.SectionName != nil {
 			k.section = string(*ref.SectionName)
 		}

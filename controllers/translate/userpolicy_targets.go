@@ -37,13 +37,14 @@ type targetProblem struct {
 	message string
 }
 
-// policyTargetKinds are the kinds each policy kind may target (Envoy Gateway's CRDs say the
-// same); the operator serves Gateways and HTTPRoutes.
+// policyTargetKinds are the kinds each policy kind may target on our Gateways: a
+// ClientTrafficPolicy Gateways, the others Gateways and every route kind the operator serves
+// (Envoy Gateway judges whether the kind suits the policy, as on its own classes).
 func policyTargetKinds(kind string) []string {
 	if kind == KindClientTrafficPolicy {
 		return []string{"Gateway"}
 	}
-	return []string{"Gateway", "HTTPRoute"}
+	return append([]string{"Gateway"}, ServedRouteKinds()...)
 }
 
 // resolveTargets lists the targets of p that are objects of ours, by Envoy Gateway's rules:
@@ -95,8 +96,8 @@ func (s *Snapshot) resolveTargets(p UserPolicy) (targets []PolicyTarget, problem
 	return targets, problems
 }
 
-// targetIsOurs tells whether t names a Gateway of ours whose class is served, or an HTTPRoute
-// with at least one such parent.
+// targetIsOurs tells whether t names a Gateway of ours whose class is served, or a route with at
+// least one such parent.
 func (s *Snapshot) targetIsOurs(t PolicyTarget) bool {
 	switch t.Kind {
 	case "Gateway":
@@ -106,11 +107,10 @@ func (s *Snapshot) targetIsOurs(t PolicyTarget) bool {
 		}
 		_, _, ok := s.OurServedGateway(t.NN)
 		return ok
-	case "HTTPRoute":
-		r := s.HTTPRoute(t.NN)
-		return r != nil && r.Labels[LabelManagedBy] != ManagedByValue && len(servedParents(s, r)) > 0
+	default:
+		r, ok := s.userRoute(t.Kind, t.NN)
+		return ok && r.served(s)
 	}
-	return false
 }
 
 // sectionProblem says why t's section does not exist: listener names and the rule names the
@@ -129,29 +129,18 @@ func (s *Snapshot) sectionProblem(t PolicyTarget) string {
 		}
 		return fmt.Sprintf("Gateway %s has no listener %q", t.NN, t.Section)
 	default:
-		for _, r := range s.HTTPRoute(t.NN).Spec.Rules {
-			if r.Name != nil && string(*r.Name) == t.Section {
-				return ""
-			}
+		r, _ := s.userRoute(t.Kind, t.NN)
+		if contains(r.ruleNames, t.Section) {
+			return ""
 		}
-		return fmt.Sprintf("HTTPRoute %s has no rule named %q", t.NN, t.Section)
+		return fmt.Sprintf("%s %s has no rule named %q", t.Kind, t.NN, t.Section)
 	}
 }
 
 // selectable lists the user's objects of kind a selector may match, sorted by namespace and
 // name (the copy's targets follow this order; see routesByName).
 func (s *Snapshot) selectable(kind string) []client.Object {
-	var out []client.Object
-	switch kind {
-	case "Gateway":
-		for i := range s.Gateways {
-			out = append(out, &s.Gateways[i])
-		}
-	case "HTTPRoute":
-		for i := range s.HTTPRoutes {
-			out = append(out, &s.HTTPRoutes[i])
-		}
-	}
+	out := s.ObjectsOf(kind)
 	sortByName(out)
 	return out
 }

@@ -28,6 +28,13 @@ func Analyze(c *Cluster, ns string) []Finding {
 			out = append(out, c.routeFindings(r)...)
 		}
 	}
+	for _, k := range translate.CopiedRouteKinds {
+		for _, r := range c.Snap.ObjectsOf(k.Kind) {
+			if !ours(r) {
+				out = append(out, c.copiedRouteFindings(k, r)...)
+			}
+		}
+	}
 	for i := range c.Snap.Gateways {
 		if gw := &c.Snap.Gateways[i]; !ours(gw) && c.Snap.OurClass(string(gw.Spec.GatewayClassName)) {
 			out = append(out, c.generatedFindings(refOf(gw), translate.ForGateway(c.Snap, gw).Objects, false)...)
@@ -207,6 +214,24 @@ func (c *Cluster) routeFindings(route *gwapiv1.HTTPRoute) []Finding {
 		}
 	}
 	return append(out, c.generatedFindings(ref, translate.ForRoute(c.Snap, route).Objects, hasError(out))...)
+}
+
+// copiedRouteFindings: a GRPCRoute, TLSRoute, TCPRoute or UDPRoute on our Gateways that names an
+// InferencePool, and its copy (missing, or rejected by Envoy Gateway).
+func (c *Cluster) copiedRouteFindings(k *translate.CopiedRouteKind, route client.Object) []Finding {
+	res := translate.ForCopiedRoute(c.Snap, k, route)
+	if len(res.Parents) == 0 {
+		return nil // not on our Gateways
+	}
+	ref := refOf(route)
+	var out []Finding
+	for _, br := range k.BackendRefs(route) {
+		if translate.IsPoolRef(br.BackendObjectReference) {
+			out = append(out, PoolOnOtherRouteKind.on(ref, fmt.Sprintf("it references InferencePool %s/%s: that share of its traffic goes nowhere",
+				translate.RefNamespace(br.BackendObjectReference, route.GetNamespace()), br.Name)))
+		}
+	}
+	return append(out, c.generatedFindings(ref, res.Objects, hasError(out))...)
 }
 
 // hasError tells whether fs holds an error: a root cause that also makes Envoy Gateway reject

@@ -40,6 +40,8 @@ var (
 		"give each pool its own rule (or route): only the first pool's endpoint picker runs on a rule"}
 	ShortPoolRuleTimeout = Check{"IPO124", "ShortPoolRuleTimeout", Warning,
 		"raise the rule's timeouts (or remove them: the class's routeTimeouts apply): generations often take minutes"}
+	PoolOnOtherRouteKind = Check{"IPO125", "PoolOnOtherRouteKind", Error,
+		"route to the pool with an HTTPRoute: a GRPCRoute, TLSRoute, TCPRoute or UDPRoute rule cannot reach an InferencePool"}
 	ClassNotAccepted = Check{"IPO131", "ClassNotAccepted", Error,
 		"fix what the GatewayClass's Accepted condition names (its parametersRef, the parameters, a missing CRD)"}
 	EnvoyGatewayClassNotAccepted = Check{"IPO132", "EnvoyGatewayClassNotAccepted", Error,
@@ -60,7 +62,7 @@ var (
 var Checks = []Check{
 	PoolSelectsNoPod, PoolNoReadyPod, PodsLackTargetPort,
 	EPPServiceMissing, EPPNoReadyEndpoint, EPPPortNotOnService,
-	PoolOnEnvoyGatewayGateway, PoolReferenceNotPermitted, SeveralPoolsInRule, ShortPoolRuleTimeout,
+	PoolOnEnvoyGatewayGateway, PoolReferenceNotPermitted, SeveralPoolsInRule, ShortPoolRuleTimeout, PoolOnOtherRouteKind,
 	ClassNotAccepted, EnvoyGatewayClassNotAccepted, EnvoyGatewayBackendAPIDisabled,
 	UserPolicyNotApplied, UserPolicyOnGeneratedObject,
 	GeneratedObjectRejected, GeneratedObjectMissing,

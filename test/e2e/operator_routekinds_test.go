@@ -5,50 +5,263 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	tcpproxyv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/tcp_proxy/v3"
+	httpv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate"
+	"github.com/inferencepool-operator/inferencepool-operator/test/xds"
 )
 
-// TestOtherRouteKindsRefused: on the real Envoy Gateway, a GRPCRoute attached to a Gateway of the
-// operator's class is refused in its own status (Envoy Gateway, which serves GRPCRoutes on its
-// own classes, writes nothing for it), and the Gateway's listener lists HTTPRoute alone
-// (waitGatewayProgrammed checks it, while Envoy Gateway lists GRPCRoute on the generated one).
-func TestOtherRouteKindsRefused(t *testing.T) {
-	c := newOperatorClient(t)
-	ns := newNamespace(t, c)
-	failureReport(t, c, ns)
-	class := newInferenceClass(t, c, ns, "{}")
-	applyTemplate(t, gatewayYAML, map[string]any{"Namespace": ns, "Name": "gw", "Class": class})
-	applyTemplate(t, `
+// routeKindsGatewayYAML is a Gateway with a listener per protocol Envoy Gateway serves routes
+// on besides HTTP: TLS passthrough, TCP and UDP.
+const routeKindsGatewayYAML = `
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: {{.Namespace}}}
+spec:
+  gatewayClassName: {{.Class}}
+  listeners:
+  - {name: http, protocol: HTTP, port: 80}
+  - {name: tls, protocol: TLS, port: 443, tls: {mode: Passthrough}}
+  - {name: tcp, protocol: TCP, port: 5432}
+  - {name: udp, protocol: UDP, port: 5353}
+`
+
+// routeKindsYAML attaches one route of each kind served by copy to the Gateway's listener of
+// its protocol, each to the pods app=echo: through the Service echo (TCP 8000), the UDPRoute
+// through echo-udp (UDP 5353; Envoy Gateway wants a UDP port for it).
+const routeKindsYAML = `
+apiVersion: v1
+kind: Service
+metadata: {name: echo-udp, namespace: {{.Namespace}}}
+spec:
+  selector: {app: echo}
+  ports: [{name: dns, protocol: UDP, port: 5353, targetPort: 5353}]
+---
 apiVersion: gateway.networking.k8s.io/v1
 kind: GRPCRoute
 metadata: {name: chat, namespace: {{.Namespace}}}
 spec:
-  parentRefs: [{name: gw}]
+  parentRefs: [{name: gw, sectionName: http}]
+  hostnames: [grpc.example.com]
   rules:
-  - backendRefs: [{name: grpc-server, port: 9000}]
-`, map[string]any{"Namespace": ns})
-	waitGatewayProgrammed(t, c, ns, "gw", 0)
-	eventually(t, "the GRPCRoute refused in its status", func(ctx context.Context) error {
-		r := &gwapiv1.GRPCRoute{}
-		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "chat"}, r); err != nil {
-			return err
+  - matches: [{method: {service: chat.Chat, method: Send}}]
+    backendRefs: [{name: echo, port: 8000}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: TLSRoute
+metadata: {name: secure, namespace: {{.Namespace}}}
+spec:
+  parentRefs: [{name: gw, sectionName: tls}]
+  hostnames: [secure.example.com]
+  rules:
+  - backendRefs: [{name: echo, port: 8000}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: TCPRoute
+metadata: {name: db, namespace: {{.Namespace}}}
+spec:
+  parentRefs: [{name: gw, sectionName: tcp}]
+  rules:
+  - backendRefs: [{name: echo, port: 8000}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: UDPRoute
+metadata: {name: dns, namespace: {{.Namespace}}}
+spec:
+  parentRefs: [{name: gw, sectionName: udp}]
+  rules:
+  - backendRefs: [{name: echo-udp, port: 5353}]
+`
+
+// TestRouteKindsServed: on the real Envoy Gateway, a GRPCRoute, a TLSRoute, a TCPRoute and a
+// UDPRoute attached to a Gateway of the operator's class are served as on a Gateway of Envoy
+// Gateway's own class: each route's status mirrors Envoy Gateway's acceptance of its copy, and
+// the proxy's xDS has, for each, what Envoy Gateway makes of such a route: the GRPCRoute's
+// method match as a route on its hostname to an HTTP/2 cluster of the Service's endpoints, the
+// TLSRoute's SNI in a filter chain proxying TCP to its cluster, the TCPRoute's TCP proxy, and the
+// UDPRoute's UDP listener with its cluster (of the pods' UDP port).
+func TestRouteKindsServed(t *testing.T) {
+	c := newOperatorClient(t)
+	ns := newNamespace(t, c)
+	failureReport(t, c, ns)
+	class := newInferenceClass(t, c, ns, "{}")
+	applyTemplate(t, routeKindsGatewayYAML, map[string]any{"Namespace": ns, "Class": class})
+	applyTemplate(t, modelServersYAML, map[string]any{"Namespace": ns, "Name": "echo", "Replicas": 2})
+	applyTemplate(t, serviceYAML, map[string]any{"Namespace": ns, "Name": "echo", "Headless": false})
+	applyTemplate(t, routeKindsYAML, map[string]any{"Namespace": ns})
+	waitGatewayProgrammed(t, c, ns, "gw", 1)
+
+	routes := map[string]client.Object{
+		"GRPCRoute": &gwapiv1.GRPCRoute{ObjectMeta: metav1.ObjectMeta{Name: "chat"}},
+		"TLSRoute":  &gwapiv1.TLSRoute{ObjectMeta: metav1.ObjectMeta{Name: "secure"}},
+		"TCPRoute":  &gwapiv1.TCPRoute{ObjectMeta: metav1.ObjectMeta{Name: "db"}},
+		"UDPRoute":  &gwapiv1.UDPRoute{ObjectMeta: metav1.ObjectMeta{Name: "dns"}},
+	}
+	for kind, r := range routes {
+		k := translate.CopiedRouteKindOf(kind)
+		eventually(t, kind+" accepted through its copy", func(ctx context.Context) error {
+			if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: r.GetName()}, r); err != nil {
+				return err
+			}
+			_, st := k.Parts(r)
+			if len(st.Parents) != 1 || string(st.Parents[0].ControllerName) != translate.ControllerName {
+				return fmt.Errorf("parents %+v, want one entry, ours", st.Parents)
+			}
+			for _, typ := range []string{"Accepted", "ResolvedRefs"} {
+				if err := conditionIs(st.Parents[0].Conditions, typ, metav1.ConditionTrue, "", r.GetGeneration()); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+
+	ips := readyPodIPs(t, c, ns, "app=echo", 2)
+	endpoints := withPort(ips, 8000)
+	proxyConfig(t, ns, "gw", func(s *xds.Snapshot) error {
+		var problems []string
+		for _, check := range []func(*xds.Snapshot) error{
+			func(s *xds.Snapshot) error { return grpcRouteServed(s, ns, endpoints) },
+			func(s *xds.Snapshot) error { return tlsPassthroughServed(s, ns, endpoints) },
+			func(s *xds.Snapshot) error { return tcpRouteServed(s, ns, endpoints) },
+			func(s *xds.Snapshot) error { return udpRouteServed(s, ns, withPort(ips, 5353)) },
+		} {
+			if err := check(s); err != nil {
+				problems = append(problems, err.Error())
+			}
 		}
-		if len(r.Status.Parents) != 1 || string(r.Status.Parents[0].ControllerName) != translate.ControllerName {
-			return fmt.Errorf("parents %+v, want one entry, ours", r.Status.Parents)
+		if len(problems) > 0 {
+			return fmt.Errorf("%s", strings.Join(problems, "; "))
 		}
-		for _, cond := range r.Status.Parents[0].Conditions {
-			if cond.Type == "Accepted" && cond.Status == metav1.ConditionFalse && cond.Reason == string(gwapiv1.RouteReasonNotAllowedByListeners) &&
-				strings.Contains(cond.Message, "GRPCRoute") && cond.ObservedGeneration == r.Generation {
+		return nil
+	})
+}
+
+// grpcRouteServed: the GRPCRoute's copy is a route on grpc.example.com matching the path
+// /chat.Chat/Send, to a cluster that speaks HTTP/2 to the Service's endpoints.
+func grpcRouteServed(s *xds.Snapshot, ns string, endpoints []string) error {
+	prefix := fmt.Sprintf("grpcroute/%s/%s/", ns, translate.GeneratedRouteName("chat"))
+	var found []*routev3.Route
+	for _, rc := range s.Routes {
+		for _, vh := range rc.VirtualHosts {
+			for _, r := range vh.Routes {
+				if strings.HasPrefix(r.Name, prefix) {
+					if !slices.Contains(vh.Domains, "grpc.example.com") {
+						return fmt.Errorf("GRPCRoute route %s on domains %v", r.Name, vh.Domains)
+					}
+					found = append(found, r)
+				}
+			}
+		}
+	}
+	if len(found) != 1 {
+		return fmt.Errorf("%d routes named %s*, want 1", len(found), prefix)
+	}
+	r := found[0]
+	if p := r.GetMatch().GetPath(); p != "/chat.Chat/Send" {
+		return fmt.Errorf("GRPCRoute route matches %v, want path /chat.Chat/Send", r.GetMatch())
+	}
+	cl, err := s.Cluster(r.GetRoute().GetCluster())
+	if err != nil {
+		return err
+	}
+	po := &httpv3.HttpProtocolOptions{}
+	a, ok := cl.GetTypedExtensionProtocolOptions()["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"]
+	if !ok || a.UnmarshalTo(po) != nil || po.GetExplicitHttpConfig().GetHttp2ProtocolOptions() == nil {
+		return fmt.Errorf("GRPCRoute cluster %s does not speak HTTP/2: %v", cl.Name, cl.GetTypedExtensionProtocolOptions())
+	}
+	return clusterEndpointsAre(s, cl, endpoints)
+}
+
+// tlsPassthroughServed: a filter chain matching the SNI secure.example.com proxies TCP, without
+// terminating TLS, to the TLSRoute's cluster.
+func tlsPassthroughServed(s *xds.Snapshot, ns string, endpoints []string) error {
+	prefix := fmt.Sprintf("tlsroute/%s/%s/", ns, translate.GeneratedRouteName("secure"))
+	for _, l := range s.Listeners {
+		for _, fc := range l.FilterChains {
+			if !slices.Contains(fc.GetFilterChainMatch().GetServerNames(), "secure.example.com") {
+				continue
+			}
+			if fc.TransportSocket != nil {
+				return fmt.Errorf("the TLSRoute's filter chain terminates TLS (%s): passthrough must not", fc.TransportSocket.Name)
+			}
+			return tcpProxyTo(s, fc, prefix, endpoints)
+		}
+	}
+	return fmt.Errorf("no filter chain matches SNI secure.example.com")
+}
+
+// tcpRouteServed: a TCP listener's filter chain proxies to the TCPRoute's cluster.
+func tcpRouteServed(s *xds.Snapshot, ns string, endpoints []string) error {
+	prefix := fmt.Sprintf("tcproute/%s/%s/", ns, translate.GeneratedRouteName("db"))
+	for _, l := range s.Listeners {
+		for _, fc := range l.FilterChains {
+			if err := tcpProxyTo(s, fc, prefix, endpoints); err == nil {
 				return nil
 			}
 		}
-		return fmt.Errorf("conditions %+v, want Accepted=False/NotAllowedByListeners", r.Status.Parents[0].Conditions)
-	})
+	}
+	return fmt.Errorf("no filter chain proxies TCP to a cluster %s*", prefix)
+}
+
+// tcpProxyTo checks that fc's network filters end in a TCP proxy to a cluster named prefix*
+// with the endpoints.
+func tcpProxyTo(s *xds.Snapshot, fc *listenerv3.FilterChain, prefix string, endpoints []string) error {
+	for _, f := range fc.Filters {
+		tp := &tcpproxyv3.TcpProxy{}
+		if f.GetTypedConfig() == nil || f.GetTypedConfig().UnmarshalTo(tp) != nil {
+			continue
+		}
+		if !strings.HasPrefix(tp.GetCluster(), prefix) {
+			return fmt.Errorf("TCP proxy to %q, want %s*", tp.GetCluster(), prefix)
+		}
+		cl, err := s.Cluster(tp.GetCluster())
+		if err != nil {
+			return err
+		}
+		return clusterEndpointsAre(s, cl, endpoints)
+	}
+	return fmt.Errorf("filter chain %s has no TCP proxy", fc.Name)
+}
+
+// udpRouteServed: a UDP listener exists and the UDPRoute's cluster has the endpoints.
+func udpRouteServed(s *xds.Snapshot, ns string, endpoints []string) error {
+	udp := false
+	for _, l := range s.Listeners {
+		if l.GetAddress().GetSocketAddress().GetProtocol() == corev3.SocketAddress_UDP && len(l.ListenerFilters) > 0 {
+			udp = true
+		}
+	}
+	if !udp {
+		return fmt.Errorf("no UDP listener with a listener filter")
+	}
+	clusters := s.ClustersWithPrefix(fmt.Sprintf("udproute/%s/%s/", ns, translate.GeneratedRouteName("dns")))
+	if len(clusters) != 1 {
+		return fmt.Errorf("%d UDPRoute clusters, want 1", len(clusters))
+	}
+	return clusterEndpointsAre(s, clusters[0], endpoints)
+}
+
+// clusterEndpointsAre checks a cluster's endpoints ("ip:port", sorted).
+func clusterEndpointsAre(s *xds.Snapshot, cl *clusterv3.Cluster, want []string) error {
+	got, err := s.EndpointAddresses(cl)
+	if err != nil {
+		return err
+	}
+	if !slices.Equal(got, want) {
+		return fmt.Errorf("cluster %s endpoints %v, want %v", cl.Name, got, want)
+	}
+	return nil
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"reflect"
-	"slices"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -92,14 +91,16 @@ func waitGatewayProgrammed(t *testing.T, c client.Client, ns, gw string, attache
 			if l.AttachedRoutes != attachedRoutes {
 				return fmt.Errorf("user's Gateway listener %s: %d attached routes, want %d", l.Name, l.AttachedRoutes, attachedRoutes)
 			}
-			// Envoy Gateway lists GRPCRoute too; the operator serves HTTPRoutes only.
-			if len(l.SupportedKinds) != 1 || l.SupportedKinds[0].Kind != "HTTPRoute" {
-				return fmt.Errorf("user's Gateway listener %s supports %v, want HTTPRoute alone", l.Name, l.SupportedKinds)
+			// The operator serves every kind Envoy Gateway serves for the listener's protocol
+			// (HTTPRoute and GRPCRoute on HTTP, TLSRoute, TCPRoute, UDPRoute): the lists match.
+			var mirrored []gwapiv1.RouteGroupKind
+			for _, g := range generated.Status.Listeners {
+				if g.Name == l.Name {
+					mirrored = g.SupportedKinds
+				}
 			}
-		}
-		for _, l := range generated.Status.Listeners {
-			if !slices.ContainsFunc(l.SupportedKinds, func(k gwapiv1.RouteGroupKind) bool { return k.Kind == "GRPCRoute" }) {
-				return fmt.Errorf("generated Gateway listener %s supports %v: Envoy Gateway no longer lists GRPCRoute, so the filter is untested", l.Name, l.SupportedKinds)
+			if len(l.SupportedKinds) == 0 || !reflect.DeepEqual(l.SupportedKinds, mirrored) {
+				return fmt.Errorf("user's Gateway listener %s supports %v, Envoy Gateway's %v", l.Name, l.SupportedKinds, mirrored)
 			}
 		}
 		return nil
