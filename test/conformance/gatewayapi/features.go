@@ -1,0 +1,72 @@
+//go:build conformance
+
+package gatewayapi
+
+import (
+	"maps"
+	"slices"
+
+	"k8s.io/apimachinery/pkg/util/sets"
+	"sigs.k8s.io/gateway-api/conformance/utils/suite"
+	"sigs.k8s.io/gateway-api/pkg/features"
+)
+
+// routeKinds is the one table of what the operator's class claims: a row per route kind the
+// operator serves, with the conformance profile the report scores it under and the feature
+// sets of Gateway API it brings. Only Standard-channel features are claimed (claimedFeatures
+// drops the others), minus unclaimedFeatures.
+//
+// GRPCRoute, TLSRoute, TCPRoute and UDPRoute rows are added as the operator serves those kinds,
+// one line each, e.g.
+//
+//	{suite.GatewayGRPCConformanceProfileName, []sets.Set[features.Feature]{features.GRPCRouteCoreFeatures, features.GRPCRouteExtendedFeatures}},
+//
+// and their tests that send traffic listed in trafficTests (traffic.go).
+var routeKinds = []struct {
+	profile  suite.ConformanceProfileName
+	features []sets.Set[features.Feature]
+}{
+	{suite.GatewayHTTPConformanceProfileName, []sets.Set[features.Feature]{
+		features.GatewayCoreFeatures, features.GatewayExtendedFeatures, features.ReferenceGrantCoreFeatures,
+		features.HTTPRouteCoreFeatures, features.HTTPRouteExtendedFeatures,
+	}},
+}
+
+// unclaimedFeatures are Standard-channel features of routeKinds' sets the class does not claim,
+// with the reason (docs/conformance-gateway-api.md lists them too). BackendTLSPolicy's feature
+// sets, which the GATEWAY-HTTP profile scores as extended, are not in routeKinds at all (see
+// the reason for GatewayBackendClientCertificate).
+var unclaimedFeatures = map[features.FeatureName]string{
+	features.SupportGatewayStaticAddresses: "Envoy Gateway v1.9.1 does not support Gateway spec.addresses " +
+		"(its own conformance run skips GatewayStaticAddresses)",
+	features.SupportListenerSet: "the operator serves Gateways and HTTPRoutes, not ListenerSets: " +
+		"a ListenerSet attached to one of its Gateways is not translated",
+	features.SupportGatewayBackendClientCertificate: "its tests need BackendTLSPolicy, which is not claimed: " +
+		"Envoy Gateway writes the statuses of users' BackendTLSPolicies for the generated Gateways, and the " +
+		"operator does not mirror them onto its own",
+}
+
+// conformanceProfiles are the profiles of routeKinds, in order.
+func conformanceProfiles() []suite.ConformanceProfileName {
+	var profiles []suite.ConformanceProfileName
+	for _, kind := range routeKinds {
+		profiles = append(profiles, kind.profile)
+	}
+	return profiles
+}
+
+// claimedFeatures are the Standard-channel features of routeKinds, minus unclaimedFeatures,
+// sorted.
+func claimedFeatures() []features.FeatureName {
+	claimed := sets.New[features.FeatureName]()
+	for _, kind := range routeKinds {
+		for _, set := range kind.features {
+			for f := range set {
+				if f.Channel == features.FeatureChannelStandard {
+					claimed.Insert(f.Name)
+				}
+			}
+		}
+	}
+	return sets.List(claimed.Delete(slices.Collect(maps.Keys(unclaimedFeatures))...))
+}

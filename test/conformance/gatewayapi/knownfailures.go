@@ -1,0 +1,14 @@
+//go:build conformance
+
+package gatewayapi
+
+// knownFailures are the status-only tests of the claimed features that fail against the
+// operator's class, with the reason (docs/conformance-gateway-api.md). They run like the others
+// and the report counts them as failed; TestConformance passes only when exactly these fail,
+// so a fix that makes one pass must remove it here.
+var knownFailures = map[string]string{
+	"GatewayInfrastructureMetadata": "Envoy Gateway provisions the proxy (Deployment, Service, ServiceAccount) for the " +
+		"generated Gateway <name>-eg and labels it gateway.networking.k8s.io/gateway-name=<name>-eg; the test looks " +
+		"for resources labelled with the user Gateway's name. The infrastructure labels and annotations themselves are " +
+		"propagated (the generated Gateway carries spec.infrastructure).",
+}
