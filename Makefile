@@ -31,8 +31,9 @@ generate: ## Generate deepcopy code from the markers.
 	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./api/..."
 
 .PHONY: fmt
-fmt: ## go fmt.
+fmt: ## go fmt (test/conformance/gatewayapi too: a module of its own).
 	go fmt ./...
+	cd test/conformance/gatewayapi && go fmt ./...
 
 .PHONY: vet
 vet: ## go vet (the system tests' files too: they build only with their tags).
@@ -40,12 +41,13 @@ vet: ## go vet (the system tests' files too: they build only with their tags).
 	go vet -tags e2e,conformance ./test/...
 	go vet -tags bench ./test/bench/...
 	go vet -tags resilience ./test/resilience/...
+	cd test/conformance/gatewayapi && go vet -tags conformance ./...
 
 .PHONY: envtest
 envtest: ## Build kube-apiserver and etcd for envtest (first run only) and print their directory.
 	@$(BUILD_TOOL) envtest
 
-# SKIP_E2E=1 leaves the system tests and the conformance run (both need root) out of make test.
+# SKIP_E2E=1 leaves the system tests and the conformance runs (they need root) out of make test.
 SKIP_E2E ?=
 
 # TEST_FUZZTIME is how long make test runs each fuzz target (after the unit tests, which run
@@ -53,7 +55,7 @@ SKIP_E2E ?=
 TEST_FUZZTIME ?= 20s
 
 .PHONY: test
-test: manifests generate helm fmt vet ## Run all tests: unit, golden, envtest integration, the benchmark at 20 pools, each fuzz target for TEST_FUZZTIME, the failure-mode tests, then test-e2e and conformance (SKIP_E2E=1 skips those two).
+test: manifests generate helm fmt vet ## Run all tests: unit, golden, envtest integration, the benchmark at 20 pools, each fuzz target for TEST_FUZZTIME, the failure-mode tests, then test-e2e, conformance and conformance-gateway-api (SKIP_E2E=1 skips those three).
 	KUBEBUILDER_ASSETS="$$($(BUILD_TOOL) envtest)" go test ./... $(GO_TEST_FLAGS)
 	KUBEBUILDER_ASSETS="$$($(BUILD_TOOL) envtest)" go test -tags bench -run '^TestBenchSmall$$' -count=1 ./test/bench/
 	$(MAKE) fuzz FUZZTIME=$(TEST_FUZZTIME)
@@ -61,6 +63,7 @@ test: manifests generate helm fmt vet ## Run all tests: unit, golden, envtest in
 ifneq ($(SKIP_E2E),1)
 	$(MAKE) test-e2e
 	$(MAKE) conformance CONFORMANCE_REPORT=$(CURDIR)/tmp/conformance/report.yaml
+	$(MAKE) conformance-gateway-api GATEWAY_API_CONFORMANCE_REPORT=$(CURDIR)/tmp/conformance-gateway-api/report.yaml
 endif
 
 # The scale benchmark (docs/performance.md): BENCH_N pools, BENCH_STEADY of steady state watched
@@ -132,6 +135,18 @@ CONFORMANCE_TEST_FLAGS ?=
 conformance: ## GIE conformance (the v1.6.0 suite, GIE v1.6.2 CRDs) (root needed): the status-only tests and a report, and the other tests' status assertions.
 	CONFORMANCE_REPORT=$(CONFORMANCE_REPORT) CONFORMANCE_IMPLEMENTATION_VERSION=v$(VERSION) \
 		go test -tags conformance -count=1 -timeout 30m ./test/conformance/... $(CONFORMANCE_TEST_FLAGS)
+
+# Gateway API's own conformance suite (test/conformance/gatewayapi, a module of its own: see its
+# package doc) at the version of the Gateway API module the operator is built with; the committed
+# report, which make test writes under tmp/ instead.
+GATEWAY_API_CONFORMANCE_VERSION = $(shell cd test/conformance/gatewayapi && go list -m -f '{{.Version}}' sigs.k8s.io/gateway-api/conformance)
+GATEWAY_API_CONFORMANCE_REPORT ?= $(CURDIR)/conformance/reports/$(GATEWAY_API_CONFORMANCE_VERSION)/inferencepool-operator/gateway-api-report.yaml
+GATEWAY_API_CONFORMANCE_TEST_FLAGS ?=
+
+.PHONY: conformance-gateway-api
+conformance-gateway-api: ## Gateway API conformance (its own suite, the features our class claims) (root needed): the status-only tests and a report, and the other tests up to their first request.
+	cd test/conformance/gatewayapi && GATEWAY_API_CONFORMANCE_REPORT=$(GATEWAY_API_CONFORMANCE_REPORT) CONFORMANCE_IMPLEMENTATION_VERSION=v$(VERSION) \
+		go test -tags conformance -count=1 -timeout 40m . $(GATEWAY_API_CONFORMANCE_TEST_FLAGS)
 
 .PHONY: cluster-up
 cluster-up: ## Start a local cluster from source in the background (EG=1 adds Envoy Gateway); print its kubeconfig path.
