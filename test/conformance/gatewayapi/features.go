@@ -37,8 +37,8 @@ var routeKinds = []struct {
 // sets, which the GATEWAY-HTTP profile scores as extended, are not in routeKinds at all (see
 // the reason for GatewayBackendClientCertificate).
 var unclaimedFeatures = map[features.FeatureName]string{
-	features.SupportGatewayStaticAddresses: "Envoy Gateway v1.9.1 does not support Gateway spec.addresses " +
-		"(its own conformance run skips GatewayStaticAddresses)",
+	features.SupportGatewayStaticAddresses: "Envoy Gateway does not claim it (its own conformance configuration " +
+		"skips GatewayStaticAddresses and leaves the feature out)",
 	features.SupportListenerSet: "the operator serves Gateways and HTTPRoutes, not ListenerSets: " +
 		"a ListenerSet attached to one of its Gateways is not translated",
 	features.SupportGatewayBackendClientCertificate: "its tests need BackendTLSPolicy, which is not claimed: " +

@@ -13,13 +13,13 @@ import (
 
 // trafficTests are the suite's tests (of the features routeKinds claims) that send requests
 // through a Gateway, read from the suite's source: they need a data plane, which this cluster
-// has not (kwok pods run no Envoy and no backend). TestConformance skips them, so the report
-// counts them as skipped; TestTrafficTestsStatus runs each up to its first request, which is
-// every status assertion it makes before sending.
+// has not (kwok pods run no Envoy and no backend). The suite's run (TestConformanceSuite) skips
+// them, so the report counts them as skipped; TestTrafficTestsStatus runs each up to its first
+// request, which is every status assertion it makes before sending.
 //
-// The list is checked both ways: a test not listed here that sends a request fails
-// TestConformance, and a listed test that passes without sending one fails
-// TestTrafficTestsStatus.
+// The list is checked both ways: a test not listed here that sends a request fails in the
+// suite's run (and so TestConformance), and a listed test that passes without sending one
+// fails TestTrafficTestsStatus.
 var trafficTests = sets.New(
 	"GatewayFrontendClientCertificateValidation",
 	"GatewayFrontendClientCertificateValidationInsecureFallback",
