@@ -3,6 +3,8 @@
 package gatewayapi
 
 import (
+	"bytes"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -48,7 +50,10 @@ func TestConformance(t *testing.T) {
 	}
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), suiteProcessEnv+"=1", "GATEWAY_API_CONFORMANCE_REPORT="+reportPath)
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	// Its lines are prefixed: its "--- FAIL" lines (the known failures) are not this process's
+	// results, and go test -json would read them as such.
+	out := &linePrefixer{w: os.Stdout, prefix: []byte("suite process| ")}
+	cmd.Stdout, cmd.Stderr = out, out
 	runErr := cmd.Run()
 
 	data, err := os.ReadFile(reportPath)
@@ -100,4 +105,43 @@ func testsWithFeatures(claimed sets.Set[features.FeatureName]) []string {
 		}
 	}
 	return names
+}
+
+// linePrefixer writes to w with prefix at the start of every line.
+type linePrefixer struct {
+	w       io.Writer
+	prefix  []byte
+	midLine bool
+}
+
+func (p *linePrefixer) Write(b []byte) (int, error) {
+	n := len(b)
+	var buf []byte
+	for len(b) > 0 {
+		if !p.midLine {
+			buf = append(buf, p.prefix...)
+		}
+		line, rest, found := bytes.Cut(b, []byte("\n"))
+		buf = append(buf, line...)
+		if found {
+			buf = append(buf, '\n')
+		}
+		p.midLine = !found
+		b = rest
+	}
+	if _, err := p.w.Write(buf); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+func TestLinePrefixer(t *testing.T) {
+	var got bytes.Buffer
+	p := &linePrefixer{w: &got, prefix: []byte("> ")}
+	for _, chunk := range []string{"a\nb", "c\n", "\n", "d"} {
+		n, err := p.Write([]byte(chunk))
+		require.NoError(t, err)
+		require.Equal(t, len(chunk), n)
+	}
+	require.Equal(t, "> a\n> bc\n> \n> d", got.String())
 }
