@@ -117,7 +117,7 @@ func runOperator(ctx context.Context, cfg Config, s *server, admin client.Client
 	}
 
 	logf("cold start: starting the operator")
-	res.ColdLoad[0] = loadAverage()
+	res.ColdLoad[0] = scale.LoadAverage()
 	t0 := time.Now()
 	var args []string
 	if cfg.GoMemoryLimit != "" {
@@ -136,12 +136,12 @@ func runOperator(ctx context.Context, cfg Config, s *server, admin client.Client
 		return err
 	}
 	res.Operator = last.Sub(t0)
-	res.ColdLoad[1] = loadAverage()
+	res.ColdLoad[1] = scale.LoadAverage()
 	pid := r.op.Proc.Pid()
-	if res.ColdRSS, _, err = memory(pid); err != nil {
+	if res.ColdRSS, _, err = scale.ProcMemory(pid); err != nil {
 		return err
 	}
-	coldCPU, err := cpuTime(pid)
+	coldCPU, err := scale.ProcCPU(pid)
 	if err != nil {
 		return err
 	}
@@ -182,7 +182,7 @@ func runOperator(ctx context.Context, cfg Config, s *server, admin client.Client
 		// Its allocations since heap-cold.pprof are those of the reconciles that follow convergence.
 		profiles.heap(ctx, "heap-steady.pprof")
 	}
-	afterCPU, err := cpuTime(pid)
+	afterCPU, err := scale.ProcCPU(pid)
 	if err != nil {
 		return err
 	}
@@ -209,7 +209,7 @@ func runOperator(ctx context.Context, cfg Config, s *server, admin client.Client
 	}
 
 	res.Unexpected = r.tr.Unexpected()
-	if res.PeakRSS, _, err = memory(r.op.Proc.Pid()); err != nil {
+	if res.PeakRSS, _, err = scale.ProcMemory(r.op.Proc.Pid()); err != nil {
 		return err
 	}
 	if cfg.Profile {

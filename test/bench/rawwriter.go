@@ -21,11 +21,11 @@ func runRaw(ctx context.Context, s *server, admin client.Client, res *Result, lo
 	}
 	res.Objects, res.Statuses = e.Counts()
 	logf("raw writer: %d objects and %d statuses", res.Objects, res.Statuses)
-	res.RawLoad[0] = loadAverage()
+	res.RawLoad[0] = scale.LoadAverage()
 	if res.Raw, err = scale.RawWrite(ctx, s.config(rawUser), e); err != nil {
 		return err
 	}
-	res.RawLoad[1] = loadAverage()
+	res.RawLoad[1] = scale.LoadAverage()
 	trackCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	tr, err := scale.StartTracker(trackCtx, s.admin)

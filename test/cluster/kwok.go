@@ -83,10 +83,12 @@ func createFakeNode(ctx context.Context, cs kubernetes.Interface, name string) e
 	return err
 }
 
+// fakeCapacity is the fake node's: room for make bench-e2e's pods (two per pool, up to a few
+// thousand pools), which nothing runs.
 func fakeCapacity() corev1.ResourceList {
 	return corev1.ResourceList{
 		corev1.ResourceCPU:    resource.MustParse("64"),
 		corev1.ResourceMemory: resource.MustParse("256Gi"),
-		corev1.ResourcePods:   resource.MustParse("1000"),
+		corev1.ResourcePods:   resource.MustParse("10000"),
 	}
 }

@@ -38,9 +38,11 @@ type auditEvent struct {
 }
 
 // Write is one write request: its target ("resource[/subresource] namespace/name"), verb, HTTP
-// status code, completion time and the time the API server received it.
+// status code, completion time, the time the API server received it, and who sent it.
 type Write struct {
 	Target       string
+	Resource     string
+	User         string
 	Verb         string
 	Code         int32
 	At, Received time.Time
@@ -48,6 +50,11 @@ type Write struct {
 
 // ReadWrites returns the writes of user in the audit log at path.
 func ReadWrites(path, user string) ([]Write, error) {
+	return ReadWritesOf(path, func(u string) bool { return u == user })
+}
+
+// ReadWritesOf returns the writes in the audit log at path of the users keep accepts.
+func ReadWritesOf(path string, keep func(user string) bool) ([]Write, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -61,15 +68,19 @@ func ReadWrites(path, user string) ([]Write, error) {
 		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		if ev.Stage != "ResponseComplete" || ev.User.Username != user {
+		if ev.Stage != "ResponseComplete" || !keep(ev.User.Username) {
 			continue
 		}
-		w := Write{Verb: ev.Verb, At: ev.StageTimestamp.Time, Received: ev.RequestReceivedTimestamp.Time}
+		w := Write{Verb: ev.Verb, User: ev.User.Username, At: ev.StageTimestamp.Time, Received: ev.RequestReceivedTimestamp.Time}
 		if ev.ResponseStatus != nil {
 			w.Code = ev.ResponseStatus.Code
 		}
 		if r := ev.ObjectRef; r != nil {
 			w.Target = target(r.Resource, r.Subresource, r.Namespace, r.Name)
+			w.Resource = r.Resource
+			if r.Subresource != "" {
+				w.Resource += "/" + r.Subresource
+			}
 		}
 		out = append(out, w)
 	}

@@ -146,6 +146,14 @@ func (e *Expected) Counts() (objects, statuses int) {
 	return len(e.objects), len(e.users)
 }
 
+// Only is e restricted to items (of e): what a writer must write for them alone, e.g. the items
+// ChangedSince a previous expectation.
+func (e *Expected) Only(items []Item) *Expected {
+	out := *e
+	out.Items = items
+	return &out
+}
+
 // listSnapshot reads every input of a translation from the API server.
 func listSnapshot(ctx context.Context, c client.Client) (*translate.Snapshot, error) {
 	snap := &translate.Snapshot{DefaultEnvoyGatewayClass: defaultEnvoyGatewayClass, ClusterDomain: translate.DefaultClusterDomain}

@@ -149,13 +149,7 @@ func proxyCA(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod) ([]b
 func (c *Client) Fetch(ctx context.Context) (*Snapshot, error) {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(c.CACertPEM) {
-		return nil, errors.New("xds: no certificate in CACertPEM")
-	}
-	conn, err := grpc.NewClient(c.Address,
-		grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{RootCAs: pool, ServerName: c.ServerName, MinVersion: tls.VersionTLS12})),
-		grpc.WithPerRPCCredentials(bearer(c.Token)))
+	conn, err := c.dial()
 	if err != nil {
 		return nil, err
 	}
@@ -166,6 +160,37 @@ func (c *Client) Fetch(ctx context.Context) (*Snapshot, error) {
 	}
 	defer func() { _ = stream.CloseSend() }()
 	return newReader(stream, c.Node).read()
+}
+
+// Watch opens an ADS stream and keeps it open: each time Envoy Gateway pushes a change and the
+// configuration is complete again (clusters, their endpoints, listeners and their routes), it
+// calls fn with the snapshot, until fn returns true or an error, or ctx ends. A proxy sees
+// changes this way; polling with Fetch would see them only at the next poll. fn must not keep
+// the snapshot: later pushes update it in place.
+func (c *Client) Watch(ctx context.Context, fn func(*Snapshot) (bool, error)) error {
+	conn, err := c.dial()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = conn.Close() }()
+	stream, err := discoveryv3.NewAggregatedDiscoveryServiceClient(conn).StreamAggregatedResources(ctx)
+	if err != nil {
+		return fmt.Errorf("xds: opening ADS stream: %w", err)
+	}
+	defer func() { _ = stream.CloseSend() }()
+	return newReader(stream, c.Node).watch(fn)
+}
+
+func (c *Client) dial() (*grpc.ClientConn, error) {
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(c.CACertPEM) {
+		return nil, errors.New("xds: no certificate in CACertPEM")
+	}
+	return grpc.NewClient(c.Address,
+		grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{RootCAs: pool, ServerName: c.ServerName, MinVersion: tls.VersionTLS12})),
+		// A snapshot of thousands of routes is larger than gRPC's default 4 MiB message.
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(256<<20)),
+		grpc.WithPerRPCCredentials(bearer(c.Token)))
 }
 
 // bearer sends the token as the authorization header of every RPC, as Envoy does with the

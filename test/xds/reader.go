@@ -66,6 +66,31 @@ func (r *reader) read() (*Snapshot, error) {
 	return r.snap, nil
 }
 
+// watch reads as read does, then goes on receiving pushes; fn sees the snapshot each time it
+// is complete after a response.
+func (r *reader) watch(fn func(*Snapshot) (bool, error)) error {
+	for _, t := range []string{ClusterType, ListenerType} {
+		if err := r.request(t, nil, "", ""); err != nil {
+			return err
+		}
+	}
+	for {
+		resp, err := r.stream.Recv()
+		if err != nil {
+			return fmt.Errorf("xds: watching (node %s, cluster %s): %w", r.node.Id, r.node.Cluster, err)
+		}
+		if err := r.handle(resp); err != nil {
+			return err
+		}
+		if len(r.pending()) > 0 {
+			continue
+		}
+		if stop, err := fn(r.snap); stop || err != nil {
+			return err
+		}
+	}
+}
+
 func (r *reader) handle(resp *discoveryv3.DiscoveryResponse) error {
 	ack := func() error {
 		return r.request(resp.TypeUrl, r.wanted[resp.TypeUrl], resp.VersionInfo, resp.Nonce)

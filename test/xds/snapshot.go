@@ -73,6 +73,11 @@ func (s *Snapshot) Endpoints(c *clusterv3.Cluster) ([]Endpoint, error) {
 	return out, nil
 }
 
+// LoadAssignment returns an EDS cluster's load assignment, or nil.
+func (s *Snapshot) LoadAssignment(c *clusterv3.Cluster) *endpointv3.ClusterLoadAssignment {
+	return s.LoadAssignments[edsName(c)]
+}
+
 // EndpointAddresses returns Endpoints as "ip:port" strings.
 func (s *Snapshot) EndpointAddresses(c *clusterv3.Cluster) ([]string, error) {
 	eps, err := s.Endpoints(c)

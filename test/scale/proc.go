@@ -1,6 +1,4 @@
-//go:build bench
-
-package bench
+package scale
 
 import (
 	"bufio"
@@ -11,9 +9,9 @@ import (
 	"time"
 )
 
-// memory reads a process's peak resident set (VmHWM: the kernel's high-water mark, so no peak
+// ProcMemory reads a process's peak resident set (VmHWM: the kernel's high-water mark, so no peak
 // between two samples is missed) and its current one (VmRSS), in bytes.
-func memory(pid int) (peak, current uint64, err error) {
+func ProcMemory(pid int) (peak, current uint64, err error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, 0, err
@@ -41,9 +39,9 @@ func memory(pid int) (peak, current uint64, err error) {
 	return peak, current, sc.Err()
 }
 
-// loadAverage is the machine's 1-minute load average: with 2 cores shared, it says how much
+// LoadAverage is the machine's 1-minute load average: with 2 cores shared, it says how much
 // other work competed with a phase.
-func loadAverage() string {
+func LoadAverage() string {
 	data, err := os.ReadFile("/proc/loadavg")
 	if err != nil {
 		return "?"
@@ -59,8 +57,8 @@ func loadAverage() string {
 // Linux architecture Go supports.
 const clockTicks = 100
 
-// cpuTime reads the CPU time (user and system) a process has used.
-func cpuTime(pid int) (time.Duration, error) {
+// ProcCPU reads the CPU time (user and system) a process has used.
+func ProcCPU(pid int) (time.Duration, error) {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0, err
