@@ -40,6 +40,7 @@ vet: ## go vet (the system tests' files too: they build only with their tags).
 	go vet ./...
 	go vet -tags e2e,conformance ./test/...
 	go vet -tags bench ./test/bench/...
+	go vet -tags benche2e ./test/benche2e/...
 	go vet -tags resilience ./test/resilience/...
 	cd test/conformance/gatewayapi && go vet -tags conformance ./...
 
@@ -85,6 +86,19 @@ bench: ## Scale benchmark on a local API server: BENCH_N pools (default 1000); p
 		BENCH_PROFILE=$(BENCH_PROFILE) BENCH_PROFILE_SECONDS=$(BENCH_PROFILE_SECONDS) BENCH_DIR=$(BENCH_DIR) \
 		BENCH_GO_MEMORY_LIMIT=$(BENCH_GO_MEMORY_LIMIT) \
 		go test -tags bench -run '^TestBench$$' -count=1 -v -timeout 0 ./test/bench/
+
+# The end-to-end benchmark (docs/performance.md#end-to-end), root needed like test-e2e:
+# BENCH_E2E_N pools (a comma-separated list) served by hand and through the operator, each on a
+# fresh system-test cluster with the real Envoy Gateway; report.md and the logs in BENCH_E2E_DIR.
+BENCH_E2E_N ?= 100,300,1000
+BENCH_E2E_DIR ?= $(CURDIR)/tmp/bench-e2e
+BENCH_E2E_PROFILE ?= 0
+BENCH_E2E_OPERATOR_ARGS ?=
+
+.PHONY: bench-e2e
+bench-e2e: ## End-to-end benchmark (root needed): BENCH_E2E_N pools by hand and through the operator, to routes in Envoy Gateway's xDS; prints the table of docs/performance.md.
+	BENCH_E2E_N=$(BENCH_E2E_N) BENCH_E2E_DIR=$(BENCH_E2E_DIR) BENCH_E2E_PROFILE=$(BENCH_E2E_PROFILE) \
+		BENCH_E2E_OPERATOR_ARGS="$(BENCH_E2E_OPERATOR_ARGS)" go test -tags benche2e -run '^TestBenchE2E$$' -count=1 -v -timeout 0 ./test/benche2e/
 
 # The translation's fuzz targets (controllers/translate/fuzz_test.go); go test runs their seeds
 # and saved inputs (testdata/fuzz/) as ordinary tests. A failing input is written to

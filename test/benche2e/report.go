@@ -1,0 +1,69 @@
+//go:build benche2e
+
+package benche2e
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Table is the end-to-end table of docs/performance.md: one row per N.
+func Table(rs []*Result) string {
+	var b strings.Builder
+	b.WriteString("| N pools | hand-written | through the operator | ratio | floor | operator / floor | EG CPU hand / operator | EG peak RSS hand / operator | operator CPU / peak RSS | xDS per pool hand / operator | new target port in xDS hand / operator | API writes per pool hand / operator |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, r := range rs {
+		h, o := r.Hand, r.Operator
+		hz, oz := h.Size.total()/r.Pools, o.Size.total()/r.Pools
+		fmt.Fprintf(&b, "| %d | %.1f s | %.1f s | %.2f× | %.1f s | %.2f× | %.1f / %.1f s (%.2f×) | %s / %s (%.2f×) | %.1f s / %s | %s / %s (%.2f×) | %.2f / %.2f s | %.1f / %.1f |\n",
+			r.Pools, h.XDS.Seconds(), o.XDS.Seconds(), o.XDS.Seconds()/h.XDS.Seconds(),
+			r.FloorSeconds(), o.XDS.Seconds()/r.FloorSeconds(),
+			h.EGCPU.Seconds(), o.EGCPU.Seconds(), o.EGCPU.Seconds()/h.EGCPU.Seconds(),
+			mib(h.EGPeak), mib(o.EGPeak), float64(o.EGPeak)/float64(h.EGPeak),
+			o.OpCPU.Seconds(), mib(o.OpPeak),
+			kib(hz), kib(oz), float64(oz)/float64(hz),
+			h.Edit.Seconds(), o.Edit.Seconds(),
+			float64(h.Writes.total(""))/float64(r.Pools), float64(o.Writes.total(""))/float64(r.Pools))
+	}
+	return b.String()
+}
+
+// Details are the measurements behind each row.
+func Details(rs []*Result) string {
+	var b strings.Builder
+	for _, r := range rs {
+		fmt.Fprintf(&b, "\n### %d pools\n\n", r.Pools)
+		fmt.Fprintf(&b, "- floor %.1f s = raw writer %.1f s (user objects %.1f s, then %d generated objects and %d statuses %.1f s) + Envoy Gateway's tail on the hand-written set %.1f s\n",
+			r.FloorSeconds(), r.Floor.writes().Seconds(), r.Floor.UserWrites.Seconds(), r.Floor.Objects, r.Floor.Statuses, r.Floor.RawWrites.Seconds(), r.EGTail())
+		for _, w := range []struct {
+			name string
+			res  *wayResult
+		}{{handWritten.name, r.Hand}, {throughOperator.name, r.Operator}} {
+			x := w.res
+			fmt.Fprintf(&b, "- %s: last write %.1f s", w.name, x.LastWrite.Seconds())
+			if x.OurStatus > 0 {
+				fmt.Fprintf(&b, ", the operator's last generated object %.1f s, our status on every route and pool %.1f s", x.OperatorObjects.Seconds(), x.OurStatus.Seconds())
+			}
+			fmt.Fprintf(&b, ", Envoy Gateway accepted everything %.1f s, every pool in xDS %.1f s; load %s → %s\n",
+				x.Accepted.Seconds(), x.XDS.Seconds(), x.Load[0], x.Load[1])
+			fmt.Fprintf(&b, "  - CPU to convergence: Envoy Gateway %.1f s", x.EGCPU.Seconds())
+			if x.OpCPU > 0 {
+				fmt.Fprintf(&b, ", operator %.1f s", x.OpCPU.Seconds())
+			}
+			fmt.Fprintf(&b, "; peak RSS: Envoy Gateway %s", mib(x.EGPeak))
+			if x.OpPeak > 0 {
+				fmt.Fprintf(&b, ", operator %s", mib(x.OpPeak))
+			}
+			b.WriteString("\n")
+			z, n := x.Size, r.Pools
+			fmt.Fprintf(&b, "  - xDS per pool: %s (clusters %s, endpoints %s, routes %s, listeners %s); in all %d clusters, %d endpoints, %d routes, %d HTTP filters; e.g. %v\n",
+				kib(z.total()/n), kib(z.ClusterBytes/n), kib(z.EndpointBytes/n), kib(z.RouteBytes/n), kib(z.ListenerBytes/n),
+				z.Clusters, z.Endpoints, z.Routes, z.HTTPFilters, z.FilterNames)
+			fmt.Fprintf(&b, "  - writes (%d, %.1f per pool): %s\n", x.Writes.total(""), float64(x.Writes.total(""))/float64(n), x.Writes)
+		}
+	}
+	return b.String()
+}
+
+func mib(b uint64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
+func kib(b int) string    { return fmt.Sprintf("%.2f KiB", float64(b)/1024) }
