@@ -48,7 +48,8 @@ vet: ## go vet (the system tests' files too: they build only with their tags).
 envtest: ## Build kube-apiserver and etcd for envtest (first run only) and print their directory.
 	@$(BUILD_TOOL) envtest
 
-# SKIP_E2E=1 leaves the system tests and the conformance runs (they need root) out of make test.
+# SKIP_E2E=1 leaves the system tests, the end-to-end benchmark and the conformance runs (all need
+# root) out of make test.
 SKIP_E2E ?=
 
 # TEST_FUZZTIME is how long make test runs each fuzz target (after the unit tests, which run
@@ -56,13 +57,14 @@ SKIP_E2E ?=
 TEST_FUZZTIME ?= 20s
 
 .PHONY: test
-test: manifests generate helm fmt vet ## Run all tests: unit, golden, envtest integration, the benchmark at 20 pools, each fuzz target for TEST_FUZZTIME, the failure-mode tests, then test-e2e, conformance and conformance-gateway-api (SKIP_E2E=1 skips those three).
+test: manifests generate helm fmt vet ## Run all tests: unit, golden, envtest integration, the benchmark at 20 pools, each fuzz target for TEST_FUZZTIME, the failure-mode tests, then test-e2e, the end-to-end benchmark at 10 pools, conformance and conformance-gateway-api (SKIP_E2E=1 skips those four).
 	KUBEBUILDER_ASSETS="$$($(BUILD_TOOL) envtest)" go test ./... $(GO_TEST_FLAGS)
 	KUBEBUILDER_ASSETS="$$($(BUILD_TOOL) envtest)" go test -tags bench -run '^TestBenchSmall$$' -count=1 ./test/bench/
 	$(MAKE) fuzz FUZZTIME=$(TEST_FUZZTIME)
 	$(MAKE) test-resilience
 ifneq ($(SKIP_E2E),1)
 	$(MAKE) test-e2e
+	$(MAKE) test-bench-e2e
 	$(MAKE) conformance CONFORMANCE_REPORT=$(CURDIR)/tmp/conformance/report.yaml
 	$(MAKE) conformance-gateway-api GATEWAY_API_CONFORMANCE_REPORT=$(CURDIR)/tmp/conformance-gateway-api/report.yaml
 endif
@@ -94,11 +96,16 @@ BENCH_E2E_N ?= 100,300,1000
 BENCH_E2E_DIR ?= $(CURDIR)/tmp/bench-e2e
 BENCH_E2E_PROFILE ?= 0
 BENCH_E2E_OPERATOR_ARGS ?=
+BENCH_E2E_MATCHED ?= 0
+
+.PHONY: test-bench-e2e
+test-bench-e2e: ## The end-to-end benchmark at 10 pools (root needed; ~70 s): asserts that every phase completes, never a time.
+	go test -tags benche2e -run '^TestBenchE2ESmall$$' -count=1 -v -timeout 10m ./test/benche2e/
 
 .PHONY: bench-e2e
 bench-e2e: ## End-to-end benchmark (root needed): BENCH_E2E_N pools by hand and through the operator, to routes in Envoy Gateway's xDS; prints the table of docs/performance.md.
 	BENCH_E2E_N=$(BENCH_E2E_N) BENCH_E2E_DIR=$(BENCH_E2E_DIR) BENCH_E2E_PROFILE=$(BENCH_E2E_PROFILE) \
-		BENCH_E2E_OPERATOR_ARGS="$(BENCH_E2E_OPERATOR_ARGS)" go test -tags benche2e -run '^TestBenchE2E$$' -count=1 -v -timeout 0 ./test/benche2e/
+		BENCH_E2E_OPERATOR_ARGS="$(BENCH_E2E_OPERATOR_ARGS)" BENCH_E2E_MATCHED=$(BENCH_E2E_MATCHED) go test -tags benche2e -run '^TestBenchE2E$$' -count=1 -v -timeout 0 ./test/benche2e/
 
 # The translation's fuzz targets (controllers/translate/fuzz_test.go); go test runs their seeds
 # and saved inputs (testdata/fuzz/) as ordinary tests. A failing input is written to

@@ -30,6 +30,10 @@ type Config struct {
 	// OperatorArgs are more flags for the operator (BENCH_E2E_OPERATOR_ARGS, space-separated),
 	// to measure a setting, e.g. --max-concurrent-reconciles=8.
 	OperatorArgs []string
+	// Matched adds a third way: the operator configured like the hand-written set (plaintext to
+	// the endpoint picker, no health checks, no retries), to tell what the operator's defaults
+	// cost from what its way of generating does (BENCH_E2E_MATCHED=1).
+	Matched bool
 }
 
 // ConfigFromEnv reads the BENCH_E2E_* variables; dir is the default of BENCH_E2E_DIR.
@@ -73,6 +77,13 @@ func ConfigFromEnv(dir string) (Config, error) {
 		c.ProfileSeconds = n
 	}
 	c.OperatorArgs = strings.Fields(os.Getenv("BENCH_E2E_OPERATOR_ARGS"))
+	switch v := os.Getenv("BENCH_E2E_MATCHED"); v {
+	case "", "0", "false":
+	case "1", "true":
+		c.Matched = true
+	default:
+		return c, fmt.Errorf("BENCH_E2E_MATCHED=%q: want 1 or 0", v)
+	}
 	return c, nil
 }
 

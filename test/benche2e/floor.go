@@ -74,7 +74,7 @@ func runFloor(ctx context.Context, n int, progress io.Writer) (_ floorResult, er
 	// controller-manager would write, and Envoy Gateway's class, accepted as it would be.
 	shared, perPool := prerequisites(n)
 	shared = append(shared, acceptedEGClass())
-	shared = append(shared, operatorGateway()...)
+	shared = append(shared, operatorGateway(false)...)
 	for _, obj := range shared {
 		if err := admin.Create(ctx, obj); err != nil {
 			return res, fmt.Errorf("creating %T %s: %w", obj, obj.GetName(), err)

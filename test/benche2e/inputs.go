@@ -16,6 +16,7 @@ import (
 	giev1 "sigs.k8s.io/gateway-api-inference-extension/api/v1"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	"github.com/inferencepool-operator/inferencepool-operator/api/v1alpha1"
 	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate"
 )
 
@@ -86,15 +87,29 @@ func handGateway() []client.Object {
 	}
 }
 
-// operatorGateway is the operator's class and the user's Gateway of it.
-func operatorGateway() []client.Object {
-	return []client.Object{
-		&gwapiv1.GatewayClass{
-			ObjectMeta: metav1.ObjectMeta{Name: operatorClass},
-			Spec:       gwapiv1.GatewayClassSpec{ControllerName: translate.ControllerName},
-		},
-		gateway(operatorClass),
+// operatorGateway is the operator's class and the user's Gateway of it; with matched, the class
+// has parameters that leave out what the hand-written set does not do (TLS to the endpoint
+// picker, its health checks, retries), so that only what the operator adds besides remains.
+func operatorGateway(matched bool) []client.Object {
+	class := &gwapiv1.GatewayClass{
+		ObjectMeta: metav1.ObjectMeta{Name: operatorClass},
+		Spec:       gwapiv1.GatewayClassSpec{ControllerName: translate.ControllerName},
 	}
+	if !matched {
+		return []client.Object{class, gateway(operatorClass)}
+	}
+	params := &v1alpha1.InferenceGatewayParameters{
+		ObjectMeta: metav1.ObjectMeta{Name: "like-hand-written"},
+		Spec: v1alpha1.InferenceGatewayParametersSpec{
+			EndpointPicker: &v1alpha1.EndpointPickerSettings{
+				TLS:         &v1alpha1.EndpointPickerTLS{Mode: v1alpha1.TLSModeDisabled},
+				HealthCheck: &v1alpha1.EndpointPickerHealthCheck{Enabled: ptr(false)},
+			},
+			Retry: &v1alpha1.RetrySettings{NumRetries: ptr(int32(0))},
+		},
+	}
+	class.Spec.ParametersRef = &gwapiv1.ParametersReference{Group: gwapiv1.Group(v1alpha1.GroupVersion.Group), Kind: v1alpha1.Kind, Name: params.Name}
+	return []client.Object{params, class, gateway(operatorClass)}
 }
 
 func gateway(class string) *gwapiv1.Gateway {

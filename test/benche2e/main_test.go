@@ -41,7 +41,7 @@ func run(t *testing.T, cfg Config) {
 	rs, err := Run(t.Context(), cfg, func(format string, args ...any) {
 		t.Logf("%s "+format, append([]any{time.Now().Format("15:04:05")}, args...)...)
 	})
-	report := Table(rs) + Details(rs)
+	report := Table(rs) + MatchedTable(rs) + Details(rs)
 	t.Log("\n" + report)
 	if werr := os.WriteFile(filepath.Join(cfg.Dir, "report.md"), []byte(report), 0o644); werr != nil {
 		t.Error(werr)
@@ -51,7 +51,10 @@ func run(t *testing.T, cfg Config) {
 	}
 	for _, r := range rs {
 		n := r.Pools
-		for name, w := range map[string]*wayResult{"hand-written": r.Hand, "operator": r.Operator} {
+		for name, w := range map[string]*wayResult{"hand-written": r.Hand, "operator": r.Operator, "operator like hand-written": r.Matched} {
+			if w == nil {
+				continue
+			}
 			if w.XDS <= 0 || w.Accepted <= 0 || w.Edit <= 0 {
 				t.Errorf("%d pools %s: a phase has no time: %+v", n, name, w)
 			}

@@ -28,6 +28,29 @@ func Table(rs []*Result) string {
 	return b.String()
 }
 
+// MatchedTable compares the operator configured like the hand-written set with the hand-written
+// set, for the runs that measured it (empty when none did).
+func MatchedTable(rs []*Result) string {
+	var b strings.Builder
+	for _, r := range rs {
+		if r.Matched == nil {
+			continue
+		}
+		if b.Len() == 0 {
+			b.WriteString("\n| N pools | hand-written | operator like hand-written | ratio | EG CPU (ratio) | EG peak RSS (ratio) | xDS per pool (ratio) | API writes per pool |\n|---|---|---|---|---|---|---|---|\n")
+		}
+		h, m := r.Hand, r.Matched
+		hz, mz := h.Size.total()/r.Pools, m.Size.total()/r.Pools
+		fmt.Fprintf(&b, "| %d | %.1f s | %.1f s | %.2f× | %.1f / %.1f s (%.2f×) | %s / %s (%.2f×) | %s / %s (%.2f×) | %.1f / %.1f |\n",
+			r.Pools, h.XDS.Seconds(), m.XDS.Seconds(), m.XDS.Seconds()/h.XDS.Seconds(),
+			h.EGCPU.Seconds(), m.EGCPU.Seconds(), m.EGCPU.Seconds()/h.EGCPU.Seconds(),
+			mib(h.EGPeak), mib(m.EGPeak), float64(m.EGPeak)/float64(h.EGPeak),
+			kib(hz), kib(mz), float64(mz)/float64(hz),
+			float64(h.Writes.total(""))/float64(r.Pools), float64(m.Writes.total(""))/float64(r.Pools))
+	}
+	return b.String()
+}
+
 // Details are the measurements behind each row.
 func Details(rs []*Result) string {
 	var b strings.Builder
@@ -38,7 +61,10 @@ func Details(rs []*Result) string {
 		for _, w := range []struct {
 			name string
 			res  *wayResult
-		}{{handWritten.name, r.Hand}, {throughOperator.name, r.Operator}} {
+		}{{handWritten.name, r.Hand}, {throughOperator.name, r.Operator}, {likeHandWritten.name, r.Matched}} {
+			if w.res == nil {
+				continue
+			}
 			x := w.res
 			fmt.Fprintf(&b, "- %s: last write %.1f s", w.name, x.LastWrite.Seconds())
 			if x.OurStatus > 0 {

@@ -14,7 +14,9 @@ import (
 type Result struct {
 	Pools          int
 	Hand, Operator *wayResult
-	Floor          floorResult
+	// Matched is the operator configured like the hand-written set (Config.Matched), or nil.
+	Matched *wayResult
+	Floor   floorResult
 }
 
 // EGTail is Envoy Gateway's own time for the hand-written set: from the harness's last write
@@ -52,6 +54,11 @@ func Run(ctx context.Context, cfg Config, logf func(string, ...any)) ([]*Result,
 		}
 		if r.Operator, err = runWay(ctx, cfg, n, throughOperator, bin, progress, logf); err != nil {
 			return out, err
+		}
+		if cfg.Matched {
+			if r.Matched, err = runWay(ctx, cfg, n, likeHandWritten, bin, progress, logf); err != nil {
+				return out, err
+			}
 		}
 		out = append(out, r)
 	}

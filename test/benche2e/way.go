@@ -28,11 +28,18 @@ type way struct {
 	name string
 	// operator: the operator runs and the user writes pools and routes to them.
 	operator bool
+	// matched: the operator's class has parameters that leave out what the hand-written set
+	// does not do (see operatorGateway).
+	matched bool
+	dir     string
 }
 
 var (
-	handWritten     = way{name: "hand-written"}
-	throughOperator = way{name: "through the operator", operator: true}
+	handWritten     = way{name: "hand-written", dir: "hand"}
+	throughOperator = way{name: "through the operator", operator: true, dir: "operator"}
+	// likeHandWritten is the operator with the hand-written set's behaviour: plaintext to the
+	// endpoint picker (no Backend), no health checks of it, no retries.
+	likeHandWritten = way{name: "through the operator, configured like the hand-written set", operator: true, matched: true, dir: "matched"}
 )
 
 // wayResult is what one way measured at one N. Durations are from the first per-pool write.
@@ -68,7 +75,7 @@ const settle = 2 * time.Second
 
 // runWay serves n pools one way on a fresh cluster and measures it.
 func runWay(ctx context.Context, cfg Config, n int, w way, operatorBin string, progress io.Writer, logf func(string, ...any)) (_ *wayResult, err error) {
-	dir := filepath.Join(cfg.Dir, fmt.Sprintf("n%d-%s", n, map[bool]string{false: "hand", true: "operator"}[w.operator]))
+	dir := filepath.Join(cfg.Dir, fmt.Sprintf("n%d-%s", n, w.dir))
 	logf("%d pools %s: starting the cluster and Envoy Gateway", n, w.name)
 	bin, opArgs := "", []string(nil)
 	if w.operator {
@@ -135,8 +142,10 @@ func runWay(ctx context.Context, cfg Config, n int, w way, operatorBin string, p
 				return false, nil
 			}
 			xdsAt = time.Now()
-			res.Size, err = sizeOf(s)
-			return true, err
+			if res.Size, err = sizeOf(s); err != nil {
+				return true, err
+			}
+			return true, dumpPool(s, pools[0], dir)
 		})
 	}()
 
@@ -265,7 +274,8 @@ func wayVerdicts(w way, n int) []verdict {
 			}
 			return false
 		}},
-		{name: "accepted", want: 4 * n, match: func(kind string, u *unstructured.Unstructured) bool {
+		// Plaintext to the picker needs no Backend.
+		{name: "accepted", want: map[bool]int{false: 4 * n, true: 3 * n}[w.matched], match: func(kind string, u *unstructured.Unstructured) bool {
 			switch kind {
 			case "HTTPRoute", "BackendTrafficPolicy", "EnvoyExtensionPolicy":
 				return generated(u) && accepted(u, eg)
@@ -283,7 +293,7 @@ func wayVerdicts(w way, n int) []verdict {
 func setUp(ctx context.Context, e *env, n int, w way) ([]string, error) {
 	shared, perPool := prerequisites(n)
 	if w.operator {
-		shared = append(shared, operatorGateway()...)
+		shared = append(shared, operatorGateway(w.matched)...)
 	} else {
 		shared = append(shared, handGateway()...)
 	}
