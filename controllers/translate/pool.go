@@ -54,11 +54,18 @@ func ForPool(s *Snapshot, pool *giev1.InferencePool) PoolResult {
 		if epp.ref != nil {
 			res.FailOpenActive = epp.failOpen() && (epp.service == nil || !epp.ready)
 		}
-		res.Objects = append(res.Objects, policies(s, pool, uses, epp, res.FailOpenActive)...)
+		// What the policies reference (the EPP's Backend or BackendTLSPolicy, the grants that
+		// let policies of other namespaces reach them) comes before the policies, as the
+		// operator applies them in this order: Envoy Gateway, seeing an EnvoyExtensionPolicy
+		// whose Backend it has not yet seen, rejects it ("backend not found") until its next
+		// translation, which at scale comes seconds later; meanwhile the pool's status says so,
+		// and a Backend still unjudged after backendGrace reads as Envoy Gateway's Backend API
+		// being off (controllers/backendapi.go).
 		if epp.ref != nil {
 			res.Objects = append(res.Objects, eppConnection(s, pool, uses, epp)...)
 		}
 		res.Objects = append(res.Objects, referenceGrants(pool, uses, epp)...)
+		res.Objects = append(res.Objects, policies(s, pool, uses, epp, res.FailOpenActive)...)
 		res.Pods = shadowServicePods(s, pool)
 	}
 	// Envoy Gateway's verdicts count only on the policies as the operator wants them now.
