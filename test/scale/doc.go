@@ -1,5 +1,6 @@
 // Package scale holds what the harnesses that run the operator against many pools share: the
-// scale benchmark (test/bench) and the resilience tests (test/resilience).
+// scale benchmark (test/bench), the end-to-end benchmark (test/benche2e) and the resilience
+// tests (test/resilience).
 //
 //   - the inputs: N InferencePools with their endpoint pickers' Services and EndpointSlices and
 //     an HTTPRoute each, behind one Gateway of the operator's class (inputs.go), written fast by
@@ -12,7 +13,8 @@
 //   - the operator's binary built from ./cmd and run as its own process with the operator's RBAC
 //     (operator.go, rbac.go), its metrics (metrics.go);
 //   - the operator's writes read back from the API server's audit log (audit.go), and the same
-//     writes done by one sequential writer, the benchmark's yardstick (rawwriter.go).
+//     writes done by one sequential writer, the benchmark's yardstick (rawwriter.go);
+//   - a process's CPU time and peak memory from /proc (proc.go).
 //
 // It has no tests of its own: the packages that use it test it.
 package scale
