@@ -16,12 +16,10 @@ import (
 // sets of Gateway API it brings. Only Standard-channel features are claimed (claimedFeatures
 // drops the others), minus unclaimedFeatures.
 //
-// GRPCRoute, TLSRoute, TCPRoute and UDPRoute rows are added as the operator serves those kinds,
-// one line each, e.g.
-//
-//	{suite.GatewayGRPCConformanceProfileName, []sets.Set[features.Feature]{features.GRPCRouteCoreFeatures, features.GRPCRouteExtendedFeatures}},
-//
-// and their tests that send traffic listed in trafficTests (traffic.go).
+// A route kind is one row, its tests that send traffic listed in trafficTests (traffic.go).
+// TLSRoute, TCPRoute and UDPRoute, which the operator serves too, have no row yet: their tests
+// open connections to the Gateway themselves, which the harness cannot stop at the first one,
+// so each would need its status assertions written out in statusOnlyChecks.
 var routeKinds = []struct {
 	profile  suite.ConformanceProfileName
 	features []sets.Set[features.Feature]
@@ -29,6 +27,11 @@ var routeKinds = []struct {
 	{suite.GatewayHTTPConformanceProfileName, []sets.Set[features.Feature]{
 		features.GatewayCoreFeatures, features.GatewayExtendedFeatures, features.ReferenceGrantCoreFeatures,
 		features.HTTPRouteCoreFeatures, features.HTTPRouteExtendedFeatures,
+	}},
+	// GRPCRoute's extended feature (named rules) is left out: the suite's GATEWAY-GRPC profile
+	// does not score it, so its test would never run.
+	{suite.GatewayGRPCConformanceProfileName, []sets.Set[features.Feature]{
+		features.GatewayCoreFeatures, features.GRPCRouteCoreFeatures,
 	}},
 }
 
