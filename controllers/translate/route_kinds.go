@@ -10,18 +10,15 @@ import (
 // gateway.networking.k8s.io/v1 version Envoy Gateway v1.9.1 reads. HTTPRoutes have their own
 // translation (route.go): only they reach InferencePools.
 type CopiedRouteKind struct {
-	Kind string
-	// New returns an empty object of the kind, NewList an empty list.
-	New     func() client.Object
-	NewList func() client.ObjectList
+	// SnapshotKind names the kind, makes its objects and lists, and holds them in a Snapshot:
+	// the user's and the generated copies.
+	*SnapshotKind
 	// Parts points at an object's parentRefs and its status.
 	Parts func(client.Object) (*[]gwapiv1.ParentReference, *gwapiv1.RouteStatus)
 	// BackendRefs points at the backendRefs of every rule of an object, in order.
 	BackendRefs func(client.Object) []*gwapiv1.BackendRef
 	// RuleNames lists the names the user gave the object's rules ("" for an unnamed rule).
 	RuleNames func(client.Object) []string
-	// SnapshotKind holds the kind's objects in a Snapshot: the user's and the generated copies.
-	*SnapshotKind
 }
 
 // copiedKind builds the CopiedRouteKind of kind from its Go types (T the route, L its list), its
@@ -35,12 +32,9 @@ func copiedKind[T any, PT interface {
 }](kind string, items func(PL) []T, slice func(*Snapshot) *[]T,
 	parts func(PT) (*[]gwapiv1.ParentReference, *gwapiv1.RouteStatus),
 	rules func(PT) (names []*gwapiv1.SectionName, refs [][]*gwapiv1.BackendRef)) *CopiedRouteKind {
-	sk := describeKind[T, PT, L, PL](kind, items, slice)
 	return &CopiedRouteKind{
-		Kind:    kind,
-		New:     sk.New,
-		NewList: sk.NewList,
-		Parts:   func(o client.Object) (*[]gwapiv1.ParentReference, *gwapiv1.RouteStatus) { return parts(o.(PT)) },
+		SnapshotKind: describeKind[T, PT, L, PL](kind, items, slice),
+		Parts:        func(o client.Object) (*[]gwapiv1.ParentReference, *gwapiv1.RouteStatus) { return parts(o.(PT)) },
 		BackendRefs: func(o client.Object) []*gwapiv1.BackendRef {
 			_, refs := rules(o.(PT))
 			var out []*gwapiv1.BackendRef
@@ -57,7 +51,6 @@ func copiedKind[T any, PT interface {
 			}
 			return out
 		},
-		SnapshotKind: sk,
 	}
 }
 
