@@ -30,7 +30,7 @@ import (
 // its Envoy Gateway class, and the Gateway says it serves its last known good configuration.
 // Fixing the mistake applies what waited, and still recreates nothing.
 
-// servedStack is a served Gateway with a route to a pool, in its own namespace, with parameters
+// servedStack is a served Gateway with a route to a pool and a TCPRoute, in its own namespace, with parameters
 // that set a request timeout (so the tests can tell held settings from defaults).
 type servedStack struct {
 	ns, class, params, egClass string
@@ -49,8 +49,15 @@ func newServedStack(t *testing.T, egClass string) servedStack {
 	class := ourClass(st.class)
 	class.Spec.ParametersRef = parametersRef(st.params)
 	mustCreate(t, class)
-	mustCreate(t, newGateway(ns, "gw", st.class))
+	gw := newGateway(ns, "gw", st.class)
+	gw.Spec.Listeners = append(gw.Spec.Listeners, gwapiv1.Listener{Name: "tcp", Protocol: gwapiv1.TCPProtocolType, Port: 5432})
+	mustCreate(t, gw)
 	mustCreate(t, newRoute(ns, "route", "gw", poolBackendRef("", "llm")))
+	// A route served by copy is held like the rest.
+	mustCreate(t, &gwapiv1.TCPRoute{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "db"}, Spec: gwapiv1.TCPRouteSpec{
+		CommonRouteSpec: gwapiv1.CommonRouteSpec{ParentRefs: []gwapiv1.ParentReference{{Name: "gw", SectionName: ptr.To(gwapiv1.SectionName("tcp"))}}},
+		Rules:           []gwapiv1.TCPRouteRule{{BackendRefs: []gwapiv1.BackendRef{{BackendObjectReference: gwapiv1.BackendObjectReference{Name: "postgres", Port: ptr.To(gwapiv1.PortNumber(5432))}}}}},
+	}})
 	mustCreate(t, newPool(ns, "llm", "vllm", 8000))
 	mustCreate(t, eppService(ns, "llm"))
 	egAcceptsGateway(t, ns, "gw")
@@ -68,8 +75,9 @@ func (st servedStack) parameters() *v1alpha1.InferenceGatewayParameters {
 	}
 }
 
-// generatedKinds are the kinds a served stack generates (Backend: the EPP, TLS InsecureSkipVerify).
-var generatedKinds = []string{"Gateway", "ClientTrafficPolicy", "HTTPRoute", "Service", "BackendTrafficPolicy", "EnvoyExtensionPolicy", "Backend"}
+// generatedKinds are the kinds a served stack generates (Backend: the EPP, TLS InsecureSkipVerify;
+// TCPRoute: the TCPRoute's copy).
+var generatedKinds = []string{"Gateway", "ClientTrafficPolicy", "HTTPRoute", "Service", "BackendTrafficPolicy", "EnvoyExtensionPolicy", "Backend", "TCPRoute"}
 
 // generated lists the UIDs of the stack's generated objects by "Kind/name".
 func (st servedStack) generated(t *testing.T) map[string]types.UID {

@@ -49,6 +49,8 @@ const (
 // crdSets splits every CRD the operator may use into the sets installed one after the other.
 type crdSets struct {
 	base, gie, eg, backendTLS []*apiextensionsv1.CustomResourceDefinition
+	// tcpRoute is held back from base: a route kind served by copy, whose CRD comes late.
+	tcpRoute []*apiextensionsv1.CustomResourceDefinition
 }
 
 func readCRDs(t *testing.T) crdSets {
@@ -66,6 +68,8 @@ func readCRDs(t *testing.T) crdSets {
 		switch {
 		case crd.Spec.Group == gwapiv1.GroupName && crd.Spec.Names.Kind == "BackendTLSPolicy":
 			s.backendTLS = append(s.backendTLS, crd)
+		case crd.Spec.Group == gwapiv1.GroupName && crd.Spec.Names.Kind == "TCPRoute":
+			s.tcpRoute = append(s.tcpRoute, crd)
 		case crd.Spec.Group == gwapiv1.GroupName || crd.Spec.Group == v1alpha1.GroupVersion.Group:
 			s.base = append(s.base, crd)
 		case crd.Spec.Group == giev1.GroupVersion.Group:
@@ -74,8 +78,8 @@ func readCRDs(t *testing.T) crdSets {
 			s.eg = append(s.eg, crd)
 		}
 	}
-	if len(s.base) == 0 || len(s.gie) == 0 || len(s.eg) == 0 || len(s.backendTLS) != 1 {
-		t.Fatalf("CRD sets: %d base, %d GIE, %d Envoy Gateway, %d BackendTLSPolicy", len(s.base), len(s.gie), len(s.eg), len(s.backendTLS))
+	if len(s.base) == 0 || len(s.gie) == 0 || len(s.eg) == 0 || len(s.backendTLS) != 1 || len(s.tcpRoute) != 1 {
+		t.Fatalf("CRD sets: %d base, %d GIE, %d Envoy Gateway, %d BackendTLSPolicy, %d TCPRoute", len(s.base), len(s.gie), len(s.eg), len(s.backendTLS), len(s.tcpRoute))
 	}
 	return s
 }
@@ -101,7 +105,7 @@ func TestOperatorWaitsForItsPrerequisites(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Gateway API (without BackendTLSPolicy) and the operator's own CRD only.
+	// Gateway API (without BackendTLSPolicy and TCPRoute) and the operator's own CRD only.
 	env := &envtest.Environment{BinaryAssetsDirectory: assets, CRDs: sets.base}
 	cfg, err := env.Start()
 	if err != nil {
@@ -288,6 +292,22 @@ func TestOperatorWaitsForItsPrerequisites(t *testing.T) {
 				return err
 			}
 			return k8s.Get(bg, client.ObjectKey{Namespace: "models", Name: translate.GeneratedRouteName("llm")}, &gwapiv1.HTTPRoute{})
+		})
+	})
+
+	t.Run("TCPRoutes served once their CRD is installed", func(t *testing.T) {
+		// Until now the TCPRoute CRD was missing: the operator ran (running checks it), its
+		// TCPRoute controller waiting. Installed, the kind is served without a restart.
+		install(sets.tcpRoute)
+		eventually(t, "a TCPRoute created", func() error {
+			return k8s.Create(bg, &gwapiv1.TCPRoute{ObjectMeta: metav1.ObjectMeta{Namespace: "models", Name: "db"}, Spec: gwapiv1.TCPRouteSpec{
+				CommonRouteSpec: gwapiv1.CommonRouteSpec{ParentRefs: []gwapiv1.ParentReference{{Name: "gw"}}},
+				Rules:           []gwapiv1.TCPRouteRule{{BackendRefs: []gwapiv1.BackendRef{{BackendObjectReference: gwapiv1.BackendObjectReference{Name: "postgres", Port: ptr.To(gwapiv1.PortNumber(5432))}}}}},
+			}})
+		})
+		eventually(t, "the TCPRoute's copy", func() error {
+			running()
+			return k8s.Get(bg, client.ObjectKey{Namespace: "models", Name: translate.GeneratedRouteName("db")}, &gwapiv1.TCPRoute{})
 		})
 	})
 
