@@ -10,11 +10,16 @@ import (
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+	giev1 "sigs.k8s.io/gateway-api-inference-extension/api/v1"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
+	gwapiv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
 
 	"github.com/inferencepool-operator/inferencepool-operator/api/v1alpha1"
 	"github.com/inferencepool-operator/inferencepool-operator/controllers/translate"
@@ -56,6 +61,11 @@ func (r *CopiedRouteReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 			}
 		}
 	}
+	if r.Kind.ReachesPools() && r.Options.prereqs.has(&inferencePoolAPIs) {
+		if err := b.addRoutePools(route); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
 	generated := r.Kind.New()
 	found, err := b.get(types.NamespacedName{Namespace: req.Namespace, Name: translate.GeneratedRouteName(req.Name)}, generated)
 	if err != nil {
@@ -75,25 +85,85 @@ func (r *CopiedRouteReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	if err := r.Applier.PruneAll(ctx, lists, src, keep); err != nil {
 		return ctrl.Result{}, err
 	}
-	_, err = r.Status.WriteParents(ctx, route, status, res.Parents)
+	wrote, err := r.Status.WriteParents(ctx, route, status, res.Parents)
 	if apierrors.IsNotFound(err) {
 		return ctrl.Result{}, nil
+	}
+	if wrote {
+		// Warnings go out when the verdict changes, not on every reconcile.
+		for _, e := range res.Events {
+			r.Recorder.Eventf(route, nil, eventType(e.Type), e.Reason, "Reconcile", "%s", e.Message)
+		}
 	}
 	return ctrl.Result{RequeueAfter: retry}, err
 }
 
 // SetupWithManager watches the user's routes of the kind, their generated copies, and what
 // decides their translation: Gateways (a Gateway moving to or from the operator's class), classes
-// and parameters.
-func (r *CopiedRouteReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	return ctrl.NewControllerManagedBy(mgr).
+// and parameters, and for a kind whose rules reach pools, ReferenceGrants (pools come with
+// watchPools, once GIE's CRDs are served).
+func (r *CopiedRouteReconciler) SetupWithManager(mgr ctrl.Manager) (controller.Controller, error) {
+	b := ctrl.NewControllerManagedBy(mgr).
 		Named(strings.ToLower(r.Kind.Kind)).
 		For(r.Kind.New(), builder.WithPredicates(notGenerated)).
 		Watches(r.Kind.New(), handler.EnqueueRequestsFromMapFunc(sourceOf(r.Kind.Kind))).
 		Watches(&gwapiv1.Gateway{}, handler.EnqueueRequestsFromMapFunc(r.routesOfGateway), builder.WithPredicates(notGenerated, inputChanged)).
 		Watches(&gwapiv1.GatewayClass{}, handler.EnqueueRequestsFromMapFunc(r.routesOnGateways)).
-		Watches(&v1alpha1.InferenceGatewayParameters{}, handler.EnqueueRequestsFromMapFunc(r.routesOnGateways)).
-		Complete(r)
+		Watches(&v1alpha1.InferenceGatewayParameters{}, handler.EnqueueRequestsFromMapFunc(r.routesOnGateways))
+	if r.Kind.ReachesPools() {
+		b = b.Watches(&gwapiv1beta1.ReferenceGrant{}, handler.EnqueueRequestsFromMapFunc(r.routesOfGrant))
+	}
+	return b.Build(r)
+}
+
+// watchPools adds the watch on InferencePools: a pool's existence, ports and appProtocol decide
+// what the copy's pool refs become and the route's ResolvedRefs.
+func (r *CopiedRouteReconciler) watchPools(c controller.Controller, cache cache.Cache) error {
+	return c.Watch(source.Kind[client.Object](cache, &giev1.InferencePool{}, handler.EnqueueRequestsFromMapFunc(r.routesOfPool), inputChanged))
+}
+
+// routesOfPool maps a pool to the user's routes of the kind that reference it.
+func (r *CopiedRouteReconciler) routesOfPool(ctx context.Context, pool client.Object) []reconcile.Request {
+	list := r.Kind.NewList()
+	if err := r.Client.List(ctx, list, client.MatchingFields{indexRoutePools: nnOf(pool).String()}, noDeepCopy); err != nil {
+		return nil
+	}
+	return userRouteRequests(list)
+}
+
+// routesOfGrant maps a ReferenceGrant to the user's routes of the kind in the namespaces it
+// lets in.
+func (r *CopiedRouteReconciler) routesOfGrant(ctx context.Context, o client.Object) []reconcile.Request {
+	var out []reconcile.Request
+	seen := map[string]bool{}
+	for _, f := range o.(*gwapiv1beta1.ReferenceGrant).Spec.From {
+		ns := string(f.Namespace)
+		if string(f.Kind) != r.Kind.Kind || seen[ns] {
+			continue
+		}
+		seen[ns] = true
+		list := r.Kind.NewList()
+		if err := r.Client.List(ctx, list, client.InNamespace(ns), noDeepCopy); err != nil {
+			continue
+		}
+		out = append(out, userRouteRequests(list)...)
+	}
+	return out
+}
+
+// userRouteRequests are the requests for the user's routes of list (not generated copies).
+func userRouteRequests(list client.ObjectList) []reconcile.Request {
+	items, err := meta.ExtractList(list)
+	if err != nil {
+		return nil
+	}
+	var out []reconcile.Request
+	for _, it := range items {
+		if o := it.(client.Object); o.GetLabels()[translate.LabelManagedBy] != translate.ManagedByValue {
+			out = append(out, reconcile.Request{NamespacedName: nnOf(o)})
+		}
+	}
+	return out
 }
 
 // routesOfGateway maps a Gateway to the user's routes of the kind that name it.

@@ -24,7 +24,8 @@ import (
 // listing everything. Every lookup is across namespaces (see indexField): a List with
 // client.MatchingFields and without client.InNamespace; values carry the namespace they need.
 const (
-	// indexRoutePools: HTTPRoute → "namespace/name" of every InferencePool its rules reference.
+	// indexRoutePools: HTTPRoute or GRPCRoute → "namespace/name" of every InferencePool its
+	// rules reference.
 	indexRoutePools = "httproute.pools"
 	// indexRouteGateways: HTTPRoute → "namespace/name" of every Gateway its parentRefs name.
 	indexRouteGateways = "httproute.gateways"
@@ -135,6 +136,20 @@ func setupGatewayAPIIndexes(ctx context.Context, mgr manager.Manager) error {
 			return nil
 		}
 		return []string{string(ref.Name)}
+	})
+}
+
+// setupCopiedRouteIndexes registers the indexes on a route kind served by copy: its generated
+// copies' sources, and for a kind whose rules reach pools, the pools they reference.
+func setupCopiedRouteIndexes(ctx context.Context, mgr manager.Manager, k *translate.CopiedRouteKind) error {
+	if err := setupSourceIndexes(ctx, mgr, k.New()); err != nil {
+		return err
+	}
+	if !k.ReachesPools() {
+		return nil
+	}
+	return indexField(ctx, mgr, k.New(), indexRoutePools, func(o client.Object) []string {
+		return nnKeys(translate.PoolRefsOf(o))
 	})
 }
 

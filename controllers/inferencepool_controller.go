@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -113,6 +114,24 @@ func (r *InferencePoolReconciler) snapshot(ctx context.Context, pool *giev1.Infe
 			return nil, err
 		}
 	}
+	for _, k := range translate.CopiedRouteKinds {
+		if !k.ReachesPools() || !r.Options.prereqs.isIndexed(copiedRouteAPIs[k.Kind]) {
+			continue
+		}
+		list := k.NewList()
+		if err := r.Client.List(ctx, list, client.MatchingFields{indexRoutePools: nn.String()}); err != nil {
+			return nil, err
+		}
+		items, err := meta.ExtractList(list)
+		if err != nil {
+			return nil, err
+		}
+		for _, it := range items {
+			if err := b.addCopiedRoute(k, it.(client.Object)); err != nil {
+				return nil, err
+			}
+		}
+	}
 	if err := b.addEndpointPicker(pool); err != nil {
 		return nil, err
 	}
@@ -204,6 +223,22 @@ func (r *InferencePoolReconciler) watchBackendTLSPolicies(c controller.Controlle
 	return c.Watch(source.Kind[client.Object](cache, &gwapiv1.BackendTLSPolicy{}, handler.EnqueueRequestsFromMapFunc(sourceOf(translate.InferencePoolKind))))
 }
 
+// watchPoolRoutes adds the watch on the routes of kind k (served by copy, its rules reaching
+// pools: GRPCRoute), once its CRD is served: the user's map to the pools they reference, the
+// generated copies (whose Envoy Gateway status decides the pools' Accepted) to their source's.
+func (r *InferencePoolReconciler) watchPoolRoutes(c controller.Controller, cache cache.Cache, k *translate.CopiedRouteKind) error {
+	return c.Watch(source.Kind[client.Object](cache, k.New(), handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
+		if src := sourceOf(k.Kind)(ctx, o); len(src) == 1 {
+			user := k.New()
+			if err := r.Client.Get(ctx, src[0].NamespacedName, user); err != nil {
+				return nil
+			}
+			o = user
+		}
+		return requests(translate.PoolRefsOf(o)...)
+	}), inputChanged))
+}
+
 // poolsOfRoute maps a user's route to the pools it references (updates call it for the old and
 // the new route, so a pool a route stops referencing is reconciled too), and a generated route
 // (whose EG status decides the pools' Accepted) to the pools of its source route.
@@ -220,15 +255,58 @@ func (r *InferencePoolReconciler) poolsOfRoute(ctx context.Context, o client.Obj
 }
 
 func (r *InferencePoolReconciler) poolsOfGateway(ctx context.Context, o client.Object) []reconcile.Request {
-	return poolsOf(routesOfGateway(ctx, r.Client, nnOf(o)))
+	gw := nnOf(o)
+	return append(poolsOf(routesOfGateway(ctx, r.Client, gw)), r.poolsOfCopiedRoutes(ctx, func(k *translate.CopiedRouteKind, route client.Object) bool {
+		return namesGateway(k, route, func(nn types.NamespacedName) bool { return nn == gw })
+	})...)
 }
 
 func (r *InferencePoolReconciler) poolsOfClass(ctx context.Context, o client.Object) []reconcile.Request {
-	return poolsOf(routesOfClass(ctx, r.Client, o.GetName()))
+	return append(poolsOf(routesOfClass(ctx, r.Client, o.GetName())), r.poolsOfCopiedRoutes(ctx, onAnyGateway)...)
 }
 
 func (r *InferencePoolReconciler) poolsOfParameters(ctx context.Context, o client.Object) []reconcile.Request {
-	return poolsOf(routesOfParameters(ctx, r.Client, o.GetName()))
+	return append(poolsOf(routesOfParameters(ctx, r.Client, o.GetName())), r.poolsOfCopiedRoutes(ctx, onAnyGateway)...)
+}
+
+// poolsOfCopiedRoutes maps to the pools of the user's routes of the kinds served by copy whose
+// rules reach pools (GRPCRoute) that match accepts. Such routes are few: they are listed whole,
+// as the copied route controller does.
+func (r *InferencePoolReconciler) poolsOfCopiedRoutes(ctx context.Context, match func(*translate.CopiedRouteKind, client.Object) bool) []reconcile.Request {
+	var out []reconcile.Request
+	for _, k := range translate.CopiedRouteKinds {
+		if !k.ReachesPools() || !r.Options.prereqs.isIndexed(copiedRouteAPIs[k.Kind]) {
+			continue
+		}
+		list := k.NewList()
+		if err := r.Client.List(ctx, list, noDeepCopy); err != nil {
+			continue
+		}
+		items, _ := meta.ExtractList(list)
+		for _, it := range items {
+			if o := it.(client.Object); o.GetLabels()[translate.LabelManagedBy] != translate.ManagedByValue && match(k, o) {
+				out = append(out, requests(translate.PoolRefsOf(o)...)...)
+			}
+		}
+	}
+	return out
+}
+
+// namesGateway tells whether a route of kind k has a Gateway parentRef that accept accepts.
+func namesGateway(k *translate.CopiedRouteKind, route client.Object, accept func(types.NamespacedName) bool) bool {
+	parents, _ := k.Parts(route)
+	for _, ref := range *parents {
+		if translate.IsGatewayParentRef(ref) && accept(translate.ParentGateway(ref, route.GetNamespace())) {
+			return true
+		}
+	}
+	return false
+}
+
+// onAnyGateway matches the routes with a Gateway parent: which Gateways a class serves is the
+// Gateway controller's to tell.
+func onAnyGateway(k *translate.CopiedRouteKind, route client.Object) bool {
+	return namesGateway(k, route, func(types.NamespacedName) bool { return true })
 }
 
 // poolsOfGrant maps a ReferenceGrant to the pools of its namespace (those it may let routes of
@@ -278,5 +356,28 @@ func (r *InferencePoolReconciler) poolsOfPolicy(ctx context.Context, o client.Ob
 	for _, sel := range refs.TargetSelectors {
 		routes = append(routes, routesOfSelector(ctx, r.Client, o.GetNamespace(), sel)...)
 	}
-	return poolsOf(routes)
+	out := poolsOf(routes)
+	// Routes of the kinds served by copy it may target: those it names, those attached to a
+	// Gateway it names, and (for a selector, which the translation checks) any of the kind.
+	return append(out, r.poolsOfCopiedRoutes(ctx, func(k *translate.CopiedRouteKind, route client.Object) bool {
+		for _, ref := range refs.GetTargetRefs() {
+			switch string(ref.Kind) {
+			case k.Kind:
+				if route.GetNamespace() == o.GetNamespace() && route.GetName() == string(ref.Name) {
+					return true
+				}
+			case "Gateway":
+				gw := types.NamespacedName{Namespace: o.GetNamespace(), Name: string(ref.Name)}
+				if namesGateway(k, route, func(nn types.NamespacedName) bool { return nn == gw }) {
+					return true
+				}
+			}
+		}
+		for _, sel := range refs.TargetSelectors {
+			if string(sel.Kind) == k.Kind || sel.Kind == "Gateway" {
+				return true
+			}
+		}
+		return false
+	})...)
 }

@@ -172,7 +172,19 @@ func (b *snapshotBuilder) addCopiedRoute(k *translate.CopiedRouteKind, route cli
 			}
 		}
 	}
-	return nil
+	if !k.ReachesPools() {
+		return nil
+	}
+	// Its pool rules (the operator's pool policies hold them) and its copy (its status).
+	if err := b.addRoutePools(route); err != nil {
+		return err
+	}
+	generated := k.New()
+	found, err := b.get(types.NamespacedName{Namespace: route.GetNamespace(), Name: translate.GeneratedRouteName(route.GetName())}, generated)
+	if found {
+		b.snap.Add(generated)
+	}
+	return err
 }
 
 // addSelected adds the objects a targetSelector of a policy in ns may select (the translation

@@ -239,6 +239,17 @@ func (p *prerequisites) markIndexed(set *apiSet) {
 	p.indexed[set] = true
 }
 
+// isIndexed tells whether set's field indexes are registered (markIndexed): only then may a
+// reconcile list its kinds by them.
+func (p *prerequisites) isIndexed(set *apiSet) bool {
+	if p == nil {
+		return false
+	}
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.indexed[set]
+}
+
 // objectServed tells whether the API server serves obj's kind: the operator writes nothing of a
 // kind whose CRD is missing (the apply would fail on every reconcile), and prunes nothing of it.
 func (p *prerequisites) objectServed(obj client.Object) bool {

@@ -142,12 +142,29 @@ func (w *prerequisiteWatcher) setupUnits() []*setupUnit {
 		// Envoy Gateway's CRDs too: a copy is served by Envoy Gateway, and nothing is generated
 		// for it before they are (as for HTTPRoutes).
 		needs := append(append([]*apiSet{}, base...), &envoyGatewayAPIs, copiedRouteAPIs[k.Kind])
-		units = append(units, &setupUnit{name: k.Kind + " controller", needs: needs, after: []*setupUnit{gatewayIndexes}, setup: func(ctx context.Context) error {
-			if err := setupSourceIndexes(ctx, mgr, k.New()); err != nil {
+		routes := &CopiedRouteReconciler{Kind: k, Client: c, Applier: applier, Status: status, Recorder: recorder, Options: opts}
+		var routeController controller.Controller
+		routeUnit := &setupUnit{name: k.Kind + " controller", needs: needs, after: []*setupUnit{gatewayIndexes}, setup: func(ctx context.Context) (err error) {
+			if err := setupCopiedRouteIndexes(ctx, mgr, k); err != nil {
 				return err
 			}
-			return (&CopiedRouteReconciler{Kind: k, Client: c, Applier: applier, Status: status, Recorder: recorder, Options: opts}).SetupWithManager(mgr)
-		}})
+			prereqs.markIndexed(copiedRouteAPIs[k.Kind])
+			routeController, err = routes.SetupWithManager(mgr)
+			return err
+		}}
+		units = append(units, routeUnit)
+		if !k.ReachesPools() {
+			continue
+		}
+		// A kind whose rules reach pools: its controller follows the pools (once GIE's CRDs are
+		// served), and the pool controller follows its routes.
+		units = append(units,
+			&setupUnit{name: k.Kind + " controller's InferencePool watch", needs: append(append([]*apiSet{}, needs...), &inferencePoolAPIs), after: []*setupUnit{routeUnit, poolIndexes}, setup: func(context.Context) error {
+				return routes.watchPools(routeController, mgr.GetCache())
+			}},
+			&setupUnit{name: "InferencePool controller's " + k.Kind + " watch", needs: append(append([]*apiSet{}, all...), copiedRouteAPIs[k.Kind]), after: []*setupUnit{poolUnit, routeUnit}, setup: func(context.Context) error {
+				return pools.watchPoolRoutes(poolController, mgr.GetCache(), k)
+			}})
 	}
 	for _, kind := range translate.PolicyKinds {
 		policies := &PolicyReconciler{Kind: kind, Client: c, Applier: applier, Status: status, Recorder: recorder, Options: opts}

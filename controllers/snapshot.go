@@ -138,17 +138,26 @@ func (b *snapshotBuilder) addRoute(route *gwapiv1.HTTPRoute) error {
 			return err
 		}
 	}
-	for _, pool := range translate.PoolRefs(route) {
+	if err := b.addRoutePools(route); err != nil {
+		return err
+	}
+	return b.addGeneratedRoute(nn)
+}
+
+// addRoutePools adds the pools a route's rules reference, and the grants of the namespaces of
+// those in other namespaces.
+func (b *snapshotBuilder) addRoutePools(route client.Object) error {
+	for _, pool := range translate.PoolRefsOf(route) {
 		if err := b.addPool(pool); err != nil {
 			return err
 		}
-		if pool.Namespace != route.Namespace {
+		if pool.Namespace != route.GetNamespace() {
 			if err := b.addGrants(pool.Namespace); err != nil {
 				return err
 			}
 		}
 	}
-	return b.addGeneratedRoute(nn)
+	return nil
 }
 
 // addGeneratedRoute adds the generated route of the user's route nn, for its status.

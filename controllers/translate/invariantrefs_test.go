@@ -1,6 +1,7 @@
 package translate_test
 
 import (
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -49,6 +50,8 @@ func checkReferences(t *testing.T, snap *translate.Snapshot, objs []client.Objec
 		switch o := obj.(type) {
 		case *gwapiv1.HTTPRoute:
 			checkRoute(t, o, out)
+		case *gwapiv1.GRPCRoute:
+			checkGRPCRoute(t, o, out)
 		case *egv1a1.SecurityPolicy:
 			checkPolicyTargets(t, snap, obj, translate.KindSecurityPolicy, o.Spec.PolicyTargetReferences, out)
 		case *egv1a1.BackendTrafficPolicy:
@@ -133,6 +136,32 @@ func checkRoute(t *testing.T, r *gwapiv1.HTTPRoute, out output) {
 			ref := backendTarget(br.BackendObjectReference, r.Namespace)
 			if ref.namespace != r.Namespace && out.byKey[ref.kind+"/"+ref.namespace+"/"+ref.name] != nil &&
 				!translate.ReferencePermitted(out.grants, gwapiv1.GroupName, "HTTPRoute", r.Namespace, ref.group, ref.kind, ref.namespace, ref.name) {
+				t.Errorf("%s: backendRef to generated %s %s/%s is not allowed by a generated ReferenceGrant", where, ref.kind, ref.namespace, ref.name)
+			}
+		}
+	}
+}
+
+// checkGRPCRoute: a GRPCRoute copy whose rules reach pools has at most 16 backendRefs a rule,
+// and its cross-namespace refs to generated Services (shadow Services) are granted to
+// GRPCRoutes.
+func checkGRPCRoute(t *testing.T, r *gwapiv1.GRPCRoute, out output) {
+	t.Helper()
+	for i, rule := range r.Spec.Rules {
+		where := fmt.Sprintf("%s rule #%d", kindKey(r), i)
+		if rule.Name == nil {
+			t.Errorf("%s: unnamed, so the pool's policies cannot target it", where)
+		}
+		if len(rule.BackendRefs) > 16 {
+			t.Errorf("%s: %d backendRefs, Gateway API allows 16", where, len(rule.BackendRefs))
+		}
+		for _, br := range rule.BackendRefs {
+			if translate.IsPoolRef(br.BackendObjectReference) {
+				t.Errorf("%s: the copy still names InferencePool %s, which Envoy Gateway cannot read", where, br.Name)
+			}
+			ref := backendTarget(br.BackendObjectReference, r.Namespace)
+			if ref.namespace != r.Namespace && out.byKey[ref.kind+"/"+ref.namespace+"/"+ref.name] != nil &&
+				!translate.ReferencePermitted(out.grants, gwapiv1.GroupName, "GRPCRoute", r.Namespace, ref.group, ref.kind, ref.namespace, ref.name) {
 				t.Errorf("%s: backendRef to generated %s %s/%s is not allowed by a generated ReferenceGrant", where, ref.kind, ref.namespace, ref.name)
 			}
 		}

@@ -31,7 +31,7 @@ type PoolResult struct {
 
 // poolUse is one route rule that sends traffic to a pool.
 type poolUse struct {
-	route    *gwapiv1.HTTPRoute
+	route    poolRoute
 	ruleName string
 	// primary is false when the rule names an earlier pool (first): its EPP serves the rule.
 	primary bool
@@ -44,7 +44,7 @@ type poolUse struct {
 // ForPool renders the objects generated for pool and its status entries.
 func ForPool(s *Snapshot, pool *giev1.InferencePool) PoolResult {
 	nn := types.NamespacedName{Namespace: pool.Namespace, Name: pool.Name}
-	routes := s.RoutesUsingPool(nn)
+	routes := s.poolRoutesUsing(nn)
 	uses := poolUses(s, routes, nn)
 	epp := resolveEndpointPicker(s, pool)
 
@@ -75,21 +75,20 @@ func ForPool(s *Snapshot, pool *giev1.InferencePool) PoolResult {
 }
 
 // poolUses lists the rules of routes (served by our Gateways) that reference the pool nn.
-func poolUses(s *Snapshot, routes []*gwapiv1.HTTPRoute, nn types.NamespacedName) []poolUse {
+func poolUses(s *Snapshot, routes []poolRoute, nn types.NamespacedName) []poolUse {
 	var out []poolUse
 	for _, route := range routes {
-		parents := servedParents(s, route)
+		parents := route.servedParents(s)
 		if len(parents) == 0 {
 			continue
 		}
-		gw, settings, _ := s.OurServedGateway(ParentGateway(parents[0], route.Namespace))
-		names := RuleNames(route)
-		for i, rule := range route.Spec.Rules {
-			pools := rulePools(s, route, rule)
+		gw, settings, _ := s.OurServedGateway(ParentGateway(parents[0], route.namespace()))
+		for i := range route.ruleRefs {
+			pools := route.rulePools(s, i)
 			if !containsNN(pools, nn) {
 				continue
 			}
-			out = append(out, poolUse{route: route, ruleName: names[i], primary: pools[0] == nn, first: pools[0],
+			out = append(out, poolUse{route: route, ruleName: route.ruleNames[i], primary: pools[0] == nn, first: pools[0],
 				class: string(gw.Spec.GatewayClassName), settings: settings})
 		}
 	}
@@ -98,24 +97,30 @@ func poolUses(s *Snapshot, routes []*gwapiv1.HTTPRoute, nn types.NamespacedName)
 
 // poolParents computes the pool's status entries: one per Gateway of ours with a route that
 // references the pool.
-func poolParents(s *Snapshot, pool *giev1.InferencePool, routes []*gwapiv1.HTTPRoute, uses []poolUse, epp endpointPicker, rejected map[types.NamespacedName][]policyRejection) []giev1.ParentStatus {
+func poolParents(s *Snapshot, pool *giev1.InferencePool, routes []poolRoute, uses []poolUse, epp endpointPicker, rejected map[types.NamespacedName][]policyRejection) []giev1.ParentStatus {
 	type verdict struct {
 		accepted bool
-		routes   []string
+		routes   []poolRoute
+		// unfit are the routes of a kind the pool cannot serve (poolFitsKind).
+		unfit []poolRoute
 	}
 	byGateway := map[types.NamespacedName]*verdict{}
 	for _, route := range routes {
-		parents := RouteParents(s, route, GeneratedRoute(s, route))
-		for _, i := range s.OurParentRefs(route) {
-			ref := route.Spec.ParentRefs[i]
-			gw := ParentGateway(ref, route.Namespace)
+		parents := route.statusParents(s)
+		for _, i := range s.ourParentIndexes(route.namespace(), route.parentRefs) {
+			ref := route.parentRefs[i]
+			gw := ParentGateway(ref, route.namespace())
 			v := byGateway[gw]
 			if v == nil {
 				v = &verdict{}
 				byGateway[gw] = v
 			}
-			v.routes = append(v.routes, route.Namespace+"/"+route.Name)
-			if st := findParentStatus(parents, ref, route.Namespace); st != nil {
+			if !poolFitsKind(pool, route.kind) {
+				v.unfit = append(v.unfit, route)
+				continue
+			}
+			v.routes = append(v.routes, route)
+			if st := findParentStatus(parents, ref, route.namespace()); st != nil {
 				if c := findCondition(st.Conditions, string(gwapiv1.RouteConditionAccepted)); c != nil && c.Status == metav1.ConditionTrue {
 					v.accepted = true
 				}
@@ -125,7 +130,7 @@ func poolParents(s *Snapshot, pool *giev1.InferencePool, routes []*gwapiv1.HTTPR
 	var notes []string
 	for _, u := range uses {
 		if !u.primary {
-			notes = append(notes, fmt.Sprintf("rule %q of HTTPRoute %s/%s also sends traffic to InferencePool %s, whose endpoint picker serves the rule: this pool's share of it is load-balanced over this pool's endpoints by the fallback policy, without this pool's endpoint picker", u.ruleName, u.route.Namespace, u.route.Name, u.first))
+			notes = append(notes, fmt.Sprintf("rule %q of %s also sends traffic to InferencePool %s, whose endpoint picker serves the rule: this pool's share of it is load-balanced over this pool's endpoints by the fallback policy, without this pool's endpoint picker", u.ruleName, u.route, u.first))
 		}
 	}
 
@@ -138,18 +143,29 @@ func poolParents(s *Snapshot, pool *giev1.InferencePool, routes []*gwapiv1.HTTPR
 	for _, gw := range keys {
 		v := byGateway[gw]
 		var accepted metav1.Condition
-		if v.accepted {
-			msg := "Accepted by the Gateway through HTTPRoute " + strings.Join(v.routes, ", ")
+		var unfit string
+		if len(v.unfit) > 0 {
+			unfit = fmt.Sprintf("%s cannot use this pool: its appProtocol is %q, and a GRPCRoute needs model servers that speak gRPC (appProtocol %s)",
+				routesPhrase(v.unfit), appProtocolOf(pool), AppProtocolH2C)
+		}
+		switch {
+		case len(v.routes) == 0:
+			accepted = condition(giev1.InferencePoolConditionAccepted, metav1.ConditionFalse, giev1.InferencePoolReasonNotSupportedByParent, unfit, pool.Generation)
+		case v.accepted:
+			msg := "Accepted by the Gateway through " + routesPhrase(v.routes)
 			if epp.ref == nil {
 				msg += "; no endpointPickerRef: requests are load-balanced over the pool's endpoints"
 			}
 			if len(notes) > 0 {
 				msg += "; " + strings.Join(notes, "; ")
 			}
+			if unfit != "" {
+				msg += "; " + unfit
+			}
 			accepted = condition(giev1.InferencePoolConditionAccepted, metav1.ConditionTrue, giev1.InferencePoolReasonAccepted, msg, pool.Generation)
-		} else {
+		default:
 			accepted = condition(giev1.InferencePoolConditionAccepted, metav1.ConditionFalse, giev1.InferencePoolReasonHTTPRouteNotAccepted,
-				"No HTTPRoute referencing this pool is accepted by the Gateway: "+strings.Join(v.routes, ", "), pool.Generation)
+				"No route referencing this pool is accepted by the Gateway: "+routesPhrase(v.routes), pool.Generation)
 		}
 		group, kind, ns := giev1.Group(gwapiv1.GroupName), giev1.Kind("Gateway"), giev1.Namespace(gw.Namespace)
 		out = append(out, giev1.ParentStatus{

@@ -30,15 +30,18 @@ const envoyLBNamespace = "envoy.lb"
 // policy of a kind (per MaxTargetRefsPerPolicy targets) serves it.
 type policyGroup struct {
 	namespace string
+	// routeKind is the kind of the routes whose rules the group targets: a GRPCRoute rule has
+	// no timeouts of its own, so its policy sets them (poolTrafficSpec).
+	routeKind string
 	class     string
 	settings  Settings
 	holders   ruleHolders
 	targets   []gwapiv1.LocalPolicyTargetReferenceWithSectionName
-	routes    []*gwapiv1.HTTPRoute
+	routes    []poolRoute
 }
 
-// policyGroups groups the primary uses of a pool by route namespace, class and the user's
-// policies of kind that apply to the rule, sorted.
+// policyGroups groups the primary uses of a pool by route namespace, route kind, class and the
+// user's policies of kind that apply to the rule, sorted.
 func policyGroups(s *Snapshot, uses []poolUse, kind string) []*policyGroup {
 	byKey := map[string]*policyGroup{}
 	var keys []string
@@ -50,20 +53,20 @@ func policyGroups(s *Snapshot, uses []poolUse, kind string) []*policyGroup {
 		if h.own != nil && sharesBuckets(*h.own) {
 			continue // the user's policy's copy serves the rule (sharesBuckets)
 		}
-		k := u.route.Namespace + "/" + u.class + "/" + h.key()
+		k := u.route.namespace() + "/" + u.route.kind + "/" + u.class + "/" + h.key()
 		g := byKey[k]
 		if g == nil {
-			g = &policyGroup{namespace: u.route.Namespace, class: u.class, settings: u.settings, holders: h}
+			g = &policyGroup{namespace: u.route.namespace(), routeKind: u.route.kind, class: u.class, settings: u.settings, holders: h}
 			byKey[k] = g
 			keys = append(keys, k)
 		}
 		g.targets = append(g.targets, gwapiv1.LocalPolicyTargetReferenceWithSectionName{
 			LocalPolicyTargetReference: gwapiv1.LocalPolicyTargetReference{
-				Group: gwapiv1.GroupName, Kind: "HTTPRoute", Name: gwapiv1.ObjectName(GeneratedRouteName(u.route.Name)),
+				Group: gwapiv1.GroupName, Kind: gwapiv1.Kind(u.route.kind), Name: gwapiv1.ObjectName(GeneratedRouteName(u.route.obj.GetName())),
 			},
 			SectionName: ptrTo(gwapiv1.SectionName(u.ruleName)),
 		})
-		if len(g.routes) == 0 || g.routes[len(g.routes)-1] != u.route {
+		if len(g.routes) == 0 || g.routes[len(g.routes)-1].obj != u.route.obj {
 			g.routes = append(g.routes, u.route)
 		}
 	}
@@ -81,6 +84,15 @@ func policyGroups(s *Snapshot, uses []poolUse, kind string) []*policyGroup {
 		out[i] = g
 	}
 	return out
+}
+
+// nameKind is the kind part of the name of the group's policy of kind ("lb" or "epp"):
+// prefixed "grpc-" for GRPCRoute rules, whose policies differ (their timeouts).
+func (g *policyGroup) nameKind(kind string) string {
+	if g.routeKind == "GRPCRoute" {
+		return "grpc-" + kind
+	}
+	return kind
 }
 
 // PolicyName names a policy generated for pool in routeNamespace under class, for rules where
@@ -122,7 +134,7 @@ func policyMeta(pool *giev1.InferencePool, g *policyGroup, name string) metav1.O
 	} else {
 		owners := make([]metav1.OwnerReference, 0, len(g.routes))
 		for _, r := range g.routes {
-			owners = append(owners, ownerRef(gwapiv1.GroupVersion.String(), "HTTPRoute", r))
+			owners = append(owners, ownerRef(gwapiv1.GroupVersion.String(), r.kind, r.obj))
 		}
 		sort.Slice(owners, func(i, j int) bool { return owners[i].Name < owners[j].Name })
 		m = objectMeta(poolSource(pool), g.namespace, name, owners...)
@@ -166,7 +178,7 @@ func policies(s *Snapshot, pool *giev1.InferencePool, uses []poolUse, epp endpoi
 		for i, targets := range chunks(g.targets, MaxTargetRefsPerPolicy) {
 			eep := &egv1a1.EnvoyExtensionPolicy{
 				TypeMeta:   metav1.TypeMeta{APIVersion: egv1a1.GroupVersion.String(), Kind: egv1a1.KindEnvoyExtensionPolicy},
-				ObjectMeta: policyMeta(pool, g, poolPolicyName(pool, g.namespace, g.class, "epp", g.holders.key(), i)),
+				ObjectMeta: policyMeta(pool, g, poolPolicyName(pool, g.namespace, g.class, g.nameKind("epp"), g.holders.key(), i)),
 				Spec:       *spec.DeepCopy(),
 			}
 			eep.Spec.TargetRefs = targets
@@ -235,21 +247,23 @@ func ReferenceGrantName(poolName, fromNamespace string) string {
 // generated route may reference the shadow Service, the policies the EPP's Backend or Service.
 func referenceGrants(pool *giev1.InferencePool, uses []poolUse, epp endpointPicker) []client.Object {
 	type need struct {
+		routeKinds map[string]bool
 		eppTargets map[string]gwapiv1beta1.ReferenceGrantTo
 	}
 	byNS := map[string]*need{}
 	var namespaces []string
 	for _, u := range uses {
-		ns := u.route.Namespace
+		ns := u.route.namespace()
 		if ns == pool.Namespace {
 			continue
 		}
 		n := byNS[ns]
 		if n == nil {
-			n = &need{eppTargets: map[string]gwapiv1beta1.ReferenceGrantTo{}}
+			n = &need{routeKinds: map[string]bool{}, eppTargets: map[string]gwapiv1beta1.ReferenceGrantTo{}}
 			byNS[ns] = n
 			namespaces = append(namespaces, ns)
 		}
+		n.routeKinds[u.route.kind] = true
 		if !u.primary || epp.service == nil {
 			continue
 		}
@@ -263,7 +277,12 @@ func referenceGrants(pool *giev1.InferencePool, uses []poolUse, epp endpointPick
 	var out []client.Object
 	for _, ns := range namespaces {
 		n := byNS[ns]
-		from := []gwapiv1beta1.ReferenceGrantFrom{{Group: gwapiv1.GroupName, Kind: "HTTPRoute", Namespace: gwapiv1.Namespace(ns)}}
+		var from []gwapiv1beta1.ReferenceGrantFrom
+		for _, k := range PoolRouteKinds {
+			if n.routeKinds[k] {
+				from = append(from, gwapiv1beta1.ReferenceGrantFrom{Group: gwapiv1.GroupName, Kind: gwapiv1.Kind(k), Namespace: gwapiv1.Namespace(ns)})
+			}
+		}
 		to := []gwapiv1beta1.ReferenceGrantTo{{Group: "", Kind: "Service", Name: ptrTo(gwapiv1.ObjectName(ShadowServiceName(pool.Name)))}}
 		if len(n.eppTargets) > 0 {
 			from = append(from, gwapiv1beta1.ReferenceGrantFrom{Group: "gateway.envoyproxy.io", Kind: egv1a1.KindEnvoyExtensionPolicy, Namespace: gwapiv1.Namespace(ns)})

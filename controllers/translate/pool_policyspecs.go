@@ -60,14 +60,15 @@ func mergeTypeOf(p UserPolicy) *egv1a1.MergeType {
 	return mt
 }
 
-// poolTrafficSpec is the spec of the operator's BackendTrafficPolicy for rules with holders h.
-func poolTrafficSpec(h ruleHolders, routeNS string, settings Settings, hasEPP bool) (egv1a1.BackendTrafficPolicySpec, []refusal) {
+// poolTrafficSpec is the spec of the operator's BackendTrafficPolicy for rules of routes of
+// routeKind with holders h.
+func poolTrafficSpec(h ruleHolders, routeKind, routeNS string, settings Settings, hasEPP bool) (egv1a1.BackendTrafficPolicySpec, []refusal) {
 	var spec egv1a1.BackendTrafficPolicySpec
 	var refused []refusal
 	lbRefused := func(p UserPolicy) {
 		refused = append(refused, refusal{policy: p, message: "loadBalancer is not applied on rules that use an InferencePool: the pool's endpoint picker chooses the endpoint, and the class's fallbackType balances when it names none"})
 	}
-	idleSet, serviceRouting, retrySet := false, false, false
+	idleSet, requestSet, serviceRouting, retrySet := false, false, false, false
 	for _, p := range h.applies() {
 		b := p.Object.(*egv1a1.BackendTrafficPolicy)
 		if b.Spec.LoadBalancer != nil {
@@ -79,6 +80,9 @@ func poolTrafficSpec(h ruleHolders, routeNS string, settings Settings, hasEPP bo
 		}
 		if b.Spec.Timeout != nil && b.Spec.Timeout.HTTP != nil && b.Spec.Timeout.HTTP.StreamIdleTimeout != nil {
 			idleSet = true
+		}
+		if b.Spec.Timeout != nil && b.Spec.Timeout.HTTP != nil && b.Spec.Timeout.HTTP.RequestTimeout != nil {
+			requestSet = true
 		}
 		if b.Spec.Retry != nil {
 			retrySet = true
@@ -123,15 +127,27 @@ func poolTrafficSpec(h ruleHolders, routeNS string, settings Settings, hasEPP bo
 		spec.Retry = poolRetry(settings.NumRetries)
 	}
 	if !idleSet {
-		if spec.Timeout == nil {
-			spec.Timeout = &egv1a1.Timeout{}
-		}
-		if spec.Timeout.HTTP == nil {
-			spec.Timeout.HTTP = &egv1a1.HTTPTimeout{}
-		}
-		spec.Timeout.HTTP.StreamIdleTimeout = ptrTo(gwapiv1.Duration(settings.StreamIdleTimeout))
+		httpTimeout(&spec).StreamIdleTimeout = ptrTo(gwapiv1.Duration(settings.StreamIdleTimeout))
+	}
+	if routeKind == "GRPCRoute" && !requestSet {
+		// A GRPCRoute rule has no timeouts: without this, Envoy Gateway sets no route timeout
+		// and Envoy cuts every response at 15 s (its RouteAction timeout default). Envoy
+		// Gateway makes requestTimeout the route's timeout, and its idle_timeout at least as
+		// long (at least 1 h), as it does for an HTTPRoute rule's timeouts.request.
+		httpTimeout(&spec).RequestTimeout = ptrTo(gwapiv1.Duration(settings.RequestTimeout))
 	}
 	return spec, refused
+}
+
+// httpTimeout is spec's HTTP timeout settings, made when absent.
+func httpTimeout(spec *egv1a1.BackendTrafficPolicySpec) *egv1a1.HTTPTimeout {
+	if spec.Timeout == nil {
+		spec.Timeout = &egv1a1.Timeout{}
+	}
+	if spec.Timeout.HTTP == nil {
+		spec.Timeout.HTTP = &egv1a1.HTTPTimeout{}
+	}
+	return spec.Timeout.HTTP
 }
 
 // poolRetry retries a request n times, each on the endpoint picker's next choice (design.md §19)
@@ -150,11 +166,11 @@ func poolRetry(n int32) *egv1a1.Retry {
 
 // trafficPolicy renders the BackendTrafficPolicy of group g's rules (chunk of targets).
 func trafficPolicy(pool *giev1.InferencePool, g *policyGroup, epp endpointPicker, targets []gwapiv1.LocalPolicyTargetReferenceWithSectionName, chunk int) *egv1a1.BackendTrafficPolicy {
-	spec, _ := poolTrafficSpec(g.holders, g.namespace, g.settings, epp.ref != nil)
+	spec, _ := poolTrafficSpec(g.holders, g.routeKind, g.namespace, g.settings, epp.ref != nil)
 	spec.TargetRefs = targets
 	return &egv1a1.BackendTrafficPolicy{
 		TypeMeta:   metav1.TypeMeta{APIVersion: egv1a1.GroupVersion.String(), Kind: egv1a1.KindBackendTrafficPolicy},
-		ObjectMeta: policyMeta(pool, g, poolPolicyName(pool, g.namespace, g.class, "lb", g.holders.key(), chunk)),
+		ObjectMeta: policyMeta(pool, g, poolPolicyName(pool, g.namespace, g.class, g.nameKind("lb"), g.holders.key(), chunk)),
 		Spec:       spec,
 	}
 }
@@ -260,18 +276,18 @@ func thirdNamespaceMessage(what, policyNS, routeNS string) string {
 
 // poolRuleRefusals are the refusals of the user's policies of kind on the pool rule (route,
 // rule), for their status.
-func (s *Snapshot) poolRuleRefusals(kind string, route *gwapiv1.HTTPRoute, rule string, settings Settings, hasEPP bool) []refusal {
+func (s *Snapshot) poolRuleRefusals(kind string, route poolRoute, rule string, settings Settings, hasEPP bool) []refusal {
 	h := s.ruleHolders(kind, route, rule)
 	switch kind {
 	case KindBackendTrafficPolicy:
-		_, r := poolTrafficSpec(h, route.Namespace, settings, hasEPP)
+		_, r := poolTrafficSpec(h, route.kind, route.namespace(), settings, hasEPP)
 		return r
 	case KindEnvoyExtensionPolicy:
 		var picker *egv1a1.ExtProc
 		if hasEPP {
 			picker = &egv1a1.ExtProc{} // only its place in the list matters here
 		}
-		_, r, _ := poolExtensionSpec(h, route.Namespace, picker)
+		_, r, _ := poolExtensionSpec(h, route.namespace(), picker)
 		return r
 	}
 	return nil

@@ -27,16 +27,21 @@ func UnresolvedServiceName(poolName string) string {
 // RuleNames gives every rule of a route a name: its own, else "rule-<index>" (made unique
 // against the names the user chose). Policies target rules by these names.
 func RuleNames(route *gwapiv1.HTTPRoute) []string {
+	return httpPoolRoute(route).ruleNames
+}
+
+// ruleNamesOf is RuleNames for the names a route's rules were given (nil: unnamed).
+func ruleNamesOf(given []*gwapiv1.SectionName) []string {
 	taken := map[string]bool{}
-	for _, r := range route.Spec.Rules {
-		if r.Name != nil {
-			taken[string(*r.Name)] = true
+	for _, n := range given {
+		if n != nil {
+			taken[string(*n)] = true
 		}
 	}
-	out := make([]string, len(route.Spec.Rules))
-	for i, r := range route.Spec.Rules {
-		if r.Name != nil && *r.Name != "" {
-			out[i] = string(*r.Name)
+	out := make([]string, len(given))
+	for i, n := range given {
+		if n != nil && *n != "" {
+			out[i] = string(*n)
 			continue
 		}
 		name := fmt.Sprintf("rule-%d", i)
@@ -82,20 +87,20 @@ func ForRoute(s *Snapshot, route *gwapiv1.HTTPRoute) RouteResult {
 	for i, rule := range route.Spec.Rules {
 		if pools := rulePools(s, route, rule); len(pools) > 1 {
 			res.Events = append(res.Events, Event{Type: "Warning", Reason: "MultiplePoolsInRule",
-				Message: multiPoolMessage(route, RuleNames(route)[i], pools)})
+				Message: multiPoolMessage(httpPoolRoute(route), RuleNames(route)[i], pools)})
 		}
 	}
 	res.Events = append(res.Events, warnings...)
 	return res
 }
 
-func multiPoolMessage(route *gwapiv1.HTTPRoute, rule string, pools []types.NamespacedName) string {
+func multiPoolMessage(route poolRoute, rule string, pools []types.NamespacedName) string {
 	names := make([]string, len(pools))
 	for i, p := range pools {
 		names[i] = p.String()
 	}
-	return fmt.Sprintf("rule %q of HTTPRoute %s/%s splits traffic across InferencePools %s: Envoy splits it by the backendRef weights, each pool's share over that pool's own endpoints; Envoy Gateway can call one endpoint picker per rule, so %s's endpoint picker runs for every request of the rule and is followed in %s's share, while the other pools' shares are load-balanced by the fallback policy without their own endpoint pickers",
-		rule, route.Namespace, route.Name, strings.Join(names, ", "), names[0], names[0])
+	return fmt.Sprintf("rule %q of %s splits traffic across InferencePools %s: Envoy splits it by the backendRef weights, each pool's share over that pool's own endpoints; Envoy Gateway can call one endpoint picker per rule, so %s's endpoint picker runs for every request of the rule and is followed in %s's share, while the other pools' shares are load-balanced by the fallback policy without their own endpoint pickers",
+		rule, route, strings.Join(names, ", "), names[0], names[0])
 }
 
 // GeneratedRoute renders the EG HTTPRoute for route, or nil when none of its parents is served.
@@ -128,7 +133,7 @@ func generateRoute(s *Snapshot, route *gwapiv1.HTTPRoute) (*gwapiv1.HTTPRoute, [
 			continue
 		}
 		var warnings []Event
-		rule.BackendRefs, warnings = ruleBackendRefs(s, route, names[i], route.Spec.Rules[i].BackendRefs)
+		rule.BackendRefs, warnings = ruleBackendRefs(s, httpPoolRoute(route), names[i], route.Spec.Rules[i].BackendRefs)
 		events = append(events, warnings...)
 		if rule.Timeouts == nil || (rule.Timeouts.Request == nil && rule.Timeouts.BackendRequest == nil) {
 			rule.Timeouts = defaultTimeouts(settings)
@@ -154,31 +159,44 @@ func defaultTimeouts(settings Settings) *gwapiv1.HTTPRouteTimeouts {
 	return t
 }
 
-// refProblem says why a backendRef of route cannot be resolved by us (reason, message), or
-// returns empty strings. Service and EG Backend refs are left to Envoy Gateway's verdict.
-func refProblem(s *Snapshot, route *gwapiv1.HTTPRoute, ref gwapiv1.BackendObjectReference) (reason gwapiv1.RouteConditionReason, message string) {
-	group, kind := "", "Service"
+// refProblem says why a backendRef of a route of kind (in PoolRouteKinds) in ns cannot be
+// resolved by us (reason, message), or returns empty strings. Service and EG Backend refs are
+// left to Envoy Gateway's verdict.
+func refProblem(s *Snapshot, kind, ns string, ref gwapiv1.BackendObjectReference) (reason gwapiv1.RouteConditionReason, message string) {
+	group, refKind := "", "Service"
 	if ref.Group != nil {
 		group = string(*ref.Group)
 	}
 	if ref.Kind != nil {
-		kind = string(*ref.Kind)
+		refKind = string(*ref.Kind)
 	}
 	switch {
-	case group == InferenceGroup && kind == InferencePoolKind:
-		nn := types.NamespacedName{Namespace: RefNamespace(ref, route.Namespace), Name: string(ref.Name)}
-		if !s.PoolRefPermitted(route, nn) {
-			return gwapiv1.RouteReasonRefNotPermitted, fmt.Sprintf("InferencePool %s is in another namespace and no ReferenceGrant there allows HTTPRoutes from %q", nn, route.Namespace)
+	case group == InferenceGroup && refKind == InferencePoolKind:
+		nn := types.NamespacedName{Namespace: RefNamespace(ref, ns), Name: string(ref.Name)}
+		if !s.poolRefPermitted(kind, ns, nn) {
+			return gwapiv1.RouteReasonRefNotPermitted, fmt.Sprintf("InferencePool %s is in another namespace and no ReferenceGrant there allows %ss from %q", nn, kind, ns)
 		}
-		if s.Pool(nn) == nil {
+		pool := s.Pool(nn)
+		if pool == nil {
 			return gwapiv1.RouteReasonBackendNotFound, fmt.Sprintf("InferencePool %s not found", nn)
 		}
+		if !poolFitsKind(pool, kind) {
+			return gwapiv1.RouteReasonUnsupportedProtocol, fmt.Sprintf("InferencePool %s has appProtocol %q: a %s needs model servers that speak gRPC, appProtocol %s (Envoy speaks HTTP/2 to them); its share of traffic goes nowhere", nn, appProtocolOf(pool), kind, AppProtocolH2C)
+		}
 		return "", ""
-	case group == "" && kind == "Service", group == "gateway.envoyproxy.io" && kind == "Backend":
+	case group == "" && refKind == "Service", group == "gateway.envoyproxy.io" && refKind == "Backend":
 		return "", ""
 	default:
-		return gwapiv1.RouteReasonInvalidKind, fmt.Sprintf("backendRef kind %s.%s is not supported (use Service, InferencePool or gateway.envoyproxy.io Backend)", kind, group)
+		return gwapiv1.RouteReasonInvalidKind, fmt.Sprintf("backendRef kind %s.%s is not supported (use Service, InferencePool or gateway.envoyproxy.io Backend)", refKind, group)
 	}
+}
+
+// appProtocolOf is the pool's appProtocol, with GIE's default.
+func appProtocolOf(pool *giev1.InferencePool) string {
+	if pool.Spec.AppProtocol == "" {
+		return string(giev1.AppProtocolHTTP)
+	}
+	return string(pool.Spec.AppProtocol)
 }
 
 // RouteParents computes the status entries of route for its parentRefs to our Gateways:
@@ -193,7 +211,7 @@ func RouteParents(s *Snapshot, route *gwapiv1.HTTPRoute, desired *gwapiv1.HTTPRo
 	}
 	for _, rule := range route.Spec.Rules {
 		for _, br := range rule.BackendRefs {
-			if reason, msg := refProblem(s, route, br.BackendObjectReference); reason != "" {
+			if reason, msg := refProblem(s, "HTTPRoute", route.Namespace, br.BackendObjectReference); reason != "" {
 				in.refProblem(reason, msg)
 			}
 		}

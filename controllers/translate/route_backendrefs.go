@@ -48,15 +48,15 @@ type ruleTarget struct {
 
 // ruleBackendRefs renders the generated rule's backendRefs from the user's rule, and the
 // warnings to record on the route about how Envoy will serve them.
-func ruleBackendRefs(s *Snapshot, route *gwapiv1.HTTPRoute, ruleName string, refs []gwapiv1.HTTPBackendRef) ([]gwapiv1.HTTPBackendRef, []Event) {
+func ruleBackendRefs(s *Snapshot, route poolRoute, ruleName string, refs []gwapiv1.HTTPBackendRef) ([]gwapiv1.HTTPBackendRef, []Event) {
 	targets := make([]ruleTarget, len(refs))
 	total := 0
 	for i, ref := range refs {
 		t := ruleTarget{ref: ref}
 		if IsPoolRef(ref.BackendObjectReference) {
 			t.isRef = true
-			t.nn = types.NamespacedName{Namespace: RefNamespace(ref.BackendObjectReference, route.Namespace), Name: string(ref.Name)}
-			if p := s.usablePool(route, t.nn); p != nil {
+			t.nn = types.NamespacedName{Namespace: RefNamespace(ref.BackendObjectReference, route.namespace()), Name: string(ref.Name)}
+			if p := s.usablePool(route.kind, route.namespace(), t.nn); p != nil {
 				t.pool = p
 				for _, tp := range p.Spec.TargetPorts {
 					t.ports = append(t.ports, int32(tp.Number))
@@ -75,8 +75,8 @@ func ruleBackendRefs(s *Snapshot, route *gwapiv1.HTTPRoute, ruleName string, ref
 			}
 		}
 		events = append(events, Event{Type: "Warning", Reason: "PoolPortsTruncated", Message: fmt.Sprintf(
-			"rule %q of HTTPRoute %s/%s would need %d backendRefs, one per target port of its InferencePools, and Gateway API allows %d: each pool is reached on its first target port only, so endpoint-picker answers naming another port fall back",
-			ruleName, route.Namespace, route.Name, total, maxRuleBackendRefs)})
+			"rule %q of %s would need %d backendRefs, one per target port of its InferencePools, and Gateway API allows %d: each pool is reached on its first target port only, so endpoint-picker answers naming another port fall back",
+			ruleName, route, total, maxRuleBackendRefs)})
 	}
 
 	split := distinctBackends(targets) > 1
@@ -120,8 +120,8 @@ func ruleBackendRefs(s *Snapshot, route *gwapiv1.HTTPRoute, ruleName string, ref
 		for _, t := range targets {
 			if len(t.ports) > 1 {
 				events = append(events, Event{Type: "Warning", Reason: "PoolPortsInSeparateClusters", Message: fmt.Sprintf(
-					"rule %q of HTTPRoute %s/%s has per-backend clusters (it splits traffic or its backendRefs have filters), so Envoy Gateway gives each of the %d target ports of InferencePool %s its own cluster: Envoy picks a port's cluster by weight first, and follows the endpoint picker only when its answer is on that port",
-					ruleName, route.Namespace, route.Name, len(t.ports), t.nn)})
+					"rule %q of %s has per-backend clusters (it splits traffic or its backendRefs have filters), so Envoy Gateway gives each of the %d target ports of InferencePool %s its own cluster: Envoy picks a port's cluster by weight first, and follows the endpoint picker only when its answer is on that port",
+					ruleName, route, len(t.ports), t.nn)})
 			}
 		}
 	}

@@ -79,39 +79,39 @@ func ReferencePermitted(grants []gwapiv1beta1.ReferenceGrant, fromGroup, fromKin
 // PoolRefPermitted tells whether route may reference the pool pool (same namespace, or a
 // ReferenceGrant in the pool's namespace allows HTTPRoutes of the route's namespace).
 func (s *Snapshot) PoolRefPermitted(route *gwapiv1.HTTPRoute, pool types.NamespacedName) bool {
-	return ReferencePermitted(s.Grants, gwapiv1.GroupName, "HTTPRoute", route.Namespace,
+	return s.poolRefPermitted("HTTPRoute", route.Namespace, pool)
+}
+
+// poolRefPermitted tells whether a route of kind in ns may reference the pool pool.
+func (s *Snapshot) poolRefPermitted(kind, ns string, pool types.NamespacedName) bool {
+	return ReferencePermitted(s.Grants, gwapiv1.GroupName, kind, ns,
 		InferenceGroup, InferencePoolKind, pool.Namespace, pool.Name)
 }
 
-// usablePool returns the pool nn when route may send traffic to it: it exists, has target
-// ports, and route may reference it. A reference to any other becomes a Service that cannot
-// exist (design.md §10).
-func (s *Snapshot) usablePool(route *gwapiv1.HTTPRoute, nn types.NamespacedName) *giev1.InferencePool {
-	if p := s.Pool(nn); p != nil && len(p.Spec.TargetPorts) > 0 && s.PoolRefPermitted(route, nn) {
+// usablePool returns the pool nn when a route of kind in ns may send traffic to it: it
+// exists, has target ports, fits the kind (poolFitsKind), and the route may reference it. A
+// reference to any other becomes a Service that cannot exist (design.md §10).
+func (s *Snapshot) usablePool(kind, ns string, nn types.NamespacedName) *giev1.InferencePool {
+	if p := s.Pool(nn); p != nil && len(p.Spec.TargetPorts) > 0 && poolFitsKind(p, kind) && s.poolRefPermitted(kind, ns, nn) {
 		return p
 	}
 	return nil
 }
 
-// RoutesUsingPool lists the routes on our Gateways whose rules reference pool with permission,
-// sorted by namespace and name.
+// RoutesUsingPool lists the HTTPRoutes on our Gateways whose rules reference pool with
+// permission, sorted by namespace and name.
 func (s *Snapshot) RoutesUsingPool(pool types.NamespacedName) []*gwapiv1.HTTPRoute {
 	var out []*gwapiv1.HTTPRoute
-	for _, r := range s.routesByName() {
-		if !s.OnOurGateways(r) || !s.PoolRefPermitted(r, pool) {
-			continue
-		}
-		for _, ref := range PoolRefs(r) {
-			if ref == pool {
-				out = append(out, r)
-				break
-			}
+	for _, r := range s.poolRoutesUsing(pool) {
+		if route, ok := r.obj.(*gwapiv1.HTTPRoute); ok {
+			out = append(out, route)
 		}
 	}
 	return out
 }
 
-// rulePools lists the usable pools a rule references (existing, permitted), in order.
+// rulePools lists the usable pools a rule of an HTTPRoute references (existing, permitted), in
+// order.
 func rulePools(s *Snapshot, route *gwapiv1.HTTPRoute, rule gwapiv1.HTTPRouteRule) []types.NamespacedName {
 	var out []types.NamespacedName
 	for _, br := range rule.BackendRefs {
@@ -119,7 +119,7 @@ func rulePools(s *Snapshot, route *gwapiv1.HTTPRoute, rule gwapiv1.HTTPRouteRule
 			continue
 		}
 		nn := types.NamespacedName{Namespace: RefNamespace(br.BackendObjectReference, route.Namespace), Name: string(br.Name)}
-		if s.usablePool(route, nn) != nil && !containsNN(out, nn) {
+		if s.usablePool("HTTPRoute", route.Namespace, nn) != nil && !containsNN(out, nn) {
 			out = append(out, nn)
 		}
 	}

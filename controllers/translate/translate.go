@@ -89,6 +89,9 @@ func All(s *Snapshot) Result {
 			r := ForCopiedRoute(s, k, route)
 			res.Objects = append(res.Objects, r.Objects...)
 			res.CopiedRouteParents[k.Kind+"/"+route.GetNamespace()+"/"+route.GetName()] = r.Parents
+			for _, e := range r.Events {
+				res.Events = append(res.Events, ObjectEvent{Object: Source{Kind: k.Kind, Namespace: route.GetNamespace(), Name: route.GetName()}, Event: e})
+			}
 		}
 	}
 	for i := range s.Pools {

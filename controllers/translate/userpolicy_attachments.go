@@ -1,10 +1,5 @@
 package translate
 
-import (
-	"k8s.io/apimachinery/pkg/types"
-	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
-)
-
 // attachments says, for one policy kind, which user policy holds each target. Envoy Gateway
 // attaches one policy of a kind per target (a Gateway, a listener, a route, a rule): the oldest
 // keeps it and the others are Conflicted there. The operator decides this on the user's
@@ -61,17 +56,17 @@ type ruleHolders struct {
 	parent *UserPolicy
 }
 
-func (s *Snapshot) ruleHolders(kind string, route *gwapiv1.HTTPRoute, rule string) ruleHolders {
+func (s *Snapshot) ruleHolders(kind string, route poolRoute, rule string) ruleHolders {
 	a := s.attachmentsOf(kind)
 	var h ruleHolders
-	routeNN := types.NamespacedName{Namespace: route.Namespace, Name: route.Name}
-	if p, ok := a.holder[PolicyTarget{Kind: "HTTPRoute", NN: routeNN, Section: rule}]; ok {
+	routeNN := route.nn()
+	if p, ok := a.holder[PolicyTarget{Kind: route.kind, NN: routeNN, Section: rule}]; ok {
 		h.own = &p
-	} else if p, ok := a.holder[PolicyTarget{Kind: "HTTPRoute", NN: routeNN}]; ok {
+	} else if p, ok := a.holder[PolicyTarget{Kind: route.kind, NN: routeNN}]; ok {
 		h.own = &p
 	}
-	if parents := servedParents(s, route); len(parents) > 0 {
-		gw := ParentGateway(parents[0], route.Namespace)
+	if parents := route.servedParents(s); len(parents) > 0 {
+		gw := ParentGateway(parents[0], route.namespace())
 		// The listener the route attaches to: the one its parentRef names, or the Gateway's only
 		// one. (On a Gateway of several listeners Envoy Gateway resolves it per listener; one
 		// rule-level policy can only follow the Gateway-level one there.)

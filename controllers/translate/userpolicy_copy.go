@@ -64,16 +64,19 @@ func (s *Snapshot) copiedTargets(p UserPolicy) []PolicyTarget {
 func (s *Snapshot) heldByOperator(kind string, t PolicyTarget) bool {
 	switch kind {
 	case KindBackendTrafficPolicy, KindEnvoyExtensionPolicy:
-		if t.Kind != "HTTPRoute" || t.Section == "" {
+		if t.Section == "" {
 			return false
 		}
 		if h, ok := s.attachmentsOf(kind).holder[t]; ok && sharesBuckets(h) {
 			return false
 		}
-		route := s.HTTPRoute(t.NN)
-		for i, rule := range route.Spec.Rules {
-			if RuleNames(route)[i] == t.Section {
-				return len(rulePools(s, route, rule)) > 0
+		route, ok := s.poolRoute(t.Kind, t.NN)
+		if !ok {
+			return false
+		}
+		for i, name := range route.ruleNames {
+			if name == t.Section {
+				return len(route.rulePools(s, i)) > 0
 			}
 		}
 	case KindClientTrafficPolicy:
@@ -130,10 +133,10 @@ func carriedCopy(s *Snapshot, p UserPolicy, targets []PolicyTarget) (client.Obje
 	refsOf, _, _ := policyParts(obj)
 	// What a copy changes beyond its targets depends on what the kind means.
 	if c, ok := obj.(*egv1a1.BackendTrafficPolicy); ok {
-		if settings, ok := s.poolRulesServed(p); ok {
+		if use, ok := s.poolRulesServed(p); ok {
 			// Its shared buckets span pool rules: the copy serves them, with the pool's
 			// load balancing (sharesBuckets).
-			c.Spec, _ = poolTrafficSpec(ruleHolders{own: &p}, ns, settings, true)
+			c.Spec, _ = poolTrafficSpec(ruleHolders{own: &p}, use.route.kind, ns, use.settings, true)
 		}
 	}
 	if c, ok := obj.(*egv1a1.ClientTrafficPolicy); ok {
@@ -150,15 +153,16 @@ func carriedCopy(s *Snapshot, p UserPolicy, targets []PolicyTarget) (client.Obje
 }
 
 // poolRulesServed tells whether p's copy serves rules that use a pool (p shares buckets and is
-// the rule's own holder), with the settings of the first such rule's class.
-func (s *Snapshot) poolRulesServed(p UserPolicy) (Settings, bool) {
+// the rule's own holder), with the first such rule: its class's settings and its route's kind
+// decide the copy's pool settings.
+func (s *Snapshot) poolRulesServed(p UserPolicy) (poolUse, bool) {
 	if !sharesBuckets(p) {
-		return Settings{}, false
+		return poolUse{}, false
 	}
 	for _, u := range s.ownPoolRules(p) {
-		return u.settings, true
+		return u, true
 	}
-	return Settings{}, false
+	return poolUse{}, false
 }
 
 // ownPoolRules lists the rules that use a pool on which p (of kind BackendTrafficPolicy or
@@ -166,17 +170,17 @@ func (s *Snapshot) poolRulesServed(p UserPolicy) (Settings, bool) {
 func (s *Snapshot) ownPoolRules(p UserPolicy) []poolUse {
 	var out []poolUse
 	for _, t := range s.attachmentsOf(p.Kind).won[p.Key()] {
-		if t.Kind != "HTTPRoute" {
+		route, ok := s.poolRoute(t.Kind, t.NN)
+		if !ok {
 			continue
 		}
-		route := s.HTTPRoute(t.NN)
-		parents := servedParents(s, route)
+		parents := route.servedParents(s)
 		if len(parents) == 0 {
 			continue
 		}
-		gw, settings, _ := s.OurServedGateway(ParentGateway(parents[0], route.Namespace))
-		for i, name := range RuleNames(route) {
-			if (t.Section != "" && t.Section != name) || len(rulePools(s, route, route.Spec.Rules[i])) == 0 {
+		gw, settings, _ := s.OurServedGateway(ParentGateway(parents[0], route.namespace()))
+		for i, name := range route.ruleNames {
+			if (t.Section != "" && t.Section != name) || len(route.rulePools(s, i)) == 0 {
 				continue
 			}
 			if h := s.ruleHolders(p.Kind, route, name); h.own != nil && h.own.Key() == p.Key() {

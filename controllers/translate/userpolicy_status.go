@@ -200,31 +200,28 @@ func (s *Snapshot) addRefusals(p UserPolicy, byKey map[ancestorKey]*ancestorCond
 	if p.Kind != KindBackendTrafficPolicy && p.Kind != KindEnvoyExtensionPolicy {
 		return
 	}
-	for _, route := range s.routesByName() {
-		if route.Labels[LabelManagedBy] == ManagedByValue || !s.OnOurGateways(route) {
-			continue
-		}
-		parents := servedParents(s, route)
+	for _, route := range s.poolRoutes() {
+		parents := route.servedParents(s)
 		if len(parents) == 0 {
 			continue
 		}
-		_, settings, _ := s.OurServedGateway(ParentGateway(parents[0], route.Namespace))
-		names := RuleNames(route)
-		for j, rule := range route.Spec.Rules {
-			pools := rulePools(s, route, rule)
+		_, settings, _ := s.OurServedGateway(ParentGateway(parents[0], route.namespace()))
+		for j, name := range route.ruleNames {
+			pools := route.rulePools(s, j)
 			if len(pools) == 0 {
 				continue
 			}
 			hasEPP := s.Pool(pools[0]).Spec.EndpointPickerRef != nil
-			for _, r := range s.poolRuleRefusals(p.Kind, route, names[j], settings, hasEPP) {
+			for _, r := range s.poolRuleRefusals(p.Kind, route, name, settings, hasEPP) {
 				if r.policy.Key() != p.Key() {
 					continue
 				}
-				for _, k := range s.ancestorsOf(PolicyTarget{Kind: "HTTPRoute", NN: types.NamespacedName{Namespace: route.Namespace, Name: route.Name}}) {
+				msg := fmt.Sprintf("%s (rule %q of %s)", r.message, name, route)
+				for _, k := range s.ancestorsOf(PolicyTarget{Kind: route.kind, NN: route.nn()}) {
 					if c := byKey[k]; c != nil {
-						c.refused = append(c.refused, fmt.Sprintf("%s (rule %q of HTTPRoute %s/%s)", r.message, names[j], route.Namespace, route.Name))
+						c.refused = append(c.refused, msg)
 					} else if c := byKey[ancestorKey{gateway: k.gateway}]; c != nil {
-						c.refused = append(c.refused, fmt.Sprintf("%s (rule %q of HTTPRoute %s/%s)", r.message, names[j], route.Namespace, route.Name))
+						c.refused = append(c.refused, msg)
 					}
 				}
 			}

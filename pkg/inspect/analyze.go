@@ -216,8 +216,9 @@ func (c *Cluster) routeFindings(route *gwapiv1.HTTPRoute) []Finding {
 	return append(out, c.generatedFindings(ref, translate.ForRoute(c.Snap, route).Objects, hasError(out))...)
 }
 
-// copiedRouteFindings: a GRPCRoute, TLSRoute, TCPRoute or UDPRoute on our Gateways that names an
-// InferencePool, and its copy (missing, or rejected by Envoy Gateway).
+// copiedRouteFindings: a TLSRoute, TCPRoute or UDPRoute on our Gateways that names an
+// InferencePool, a GRPCRoute that names a pool of HTTP/1.1 model servers, and the route's copy
+// (missing, or rejected by Envoy Gateway).
 func (c *Cluster) copiedRouteFindings(k *translate.CopiedRouteKind, route client.Object) []Finding {
 	res := translate.ForCopiedRoute(c.Snap, k, route)
 	if len(res.Parents) == 0 {
@@ -226,9 +227,18 @@ func (c *Cluster) copiedRouteFindings(k *translate.CopiedRouteKind, route client
 	ref := refOf(route)
 	var out []Finding
 	for _, br := range k.BackendRefs(route) {
-		if translate.IsPoolRef(br.BackendObjectReference) {
-			out = append(out, PoolOnOtherRouteKind.on(ref, fmt.Sprintf("it references InferencePool %s/%s: that share of its traffic goes nowhere",
-				translate.RefNamespace(br.BackendObjectReference, route.GetNamespace()), br.Name)))
+		if !translate.IsPoolRef(br.BackendObjectReference) {
+			continue
+		}
+		nn := types.NamespacedName{Namespace: translate.RefNamespace(br.BackendObjectReference, route.GetNamespace()), Name: string(br.Name)}
+		if !k.ReachesPools() {
+			out = append(out, PoolOnOtherRouteKind.on(ref, fmt.Sprintf("it references InferencePool %s: that share of its traffic goes nowhere", nn)))
+		} else if pool := c.Snap.Pool(nn); pool != nil && string(pool.Spec.AppProtocol) != translate.AppProtocolH2C {
+			proto := "unset: HTTP/1.1"
+			if pool.Spec.AppProtocol != "" {
+				proto = string(pool.Spec.AppProtocol)
+			}
+			out = append(out, GRPCRouteToHTTPPool.on(ref, fmt.Sprintf("it references InferencePool %s, whose appProtocol is not %s (%s): that share of its traffic goes nowhere", nn, translate.AppProtocolH2C, proto)))
 		}
 	}
 	return append(out, c.generatedFindings(ref, res.Objects, hasError(out))...)

@@ -41,7 +41,9 @@ var (
 	ShortPoolRuleTimeout = Check{"IPO124", "ShortPoolRuleTimeout", Warning,
 		"raise the rule's timeouts (or remove them: the class's routeTimeouts apply): generations often take minutes"}
 	PoolOnOtherRouteKind = Check{"IPO125", "PoolOnOtherRouteKind", Error,
-		"route to the pool with an HTTPRoute: a GRPCRoute, TLSRoute, TCPRoute or UDPRoute rule cannot reach an InferencePool"}
+		"route to the pool with an HTTPRoute or a GRPCRoute: a TLSRoute, TCPRoute or UDPRoute rule cannot reach an InferencePool"}
+	GRPCRouteToHTTPPool = Check{"IPO126", "GRPCRouteToHTTPPool", Error,
+		"set the pool's spec.appProtocol to kubernetes.io/h2c if its model servers speak gRPC, or route to it with an HTTPRoute"}
 	ClassNotAccepted = Check{"IPO131", "ClassNotAccepted", Error,
 		"fix what the GatewayClass's Accepted condition names (its parametersRef, the parameters, a missing CRD)"}
 	EnvoyGatewayClassNotAccepted = Check{"IPO132", "EnvoyGatewayClassNotAccepted", Error,
@@ -62,7 +64,7 @@ var (
 var Checks = []Check{
 	PoolSelectsNoPod, PoolNoReadyPod, PodsLackTargetPort,
 	EPPServiceMissing, EPPNoReadyEndpoint, EPPPortNotOnService,
-	PoolOnEnvoyGatewayGateway, PoolReferenceNotPermitted, SeveralPoolsInRule, ShortPoolRuleTimeout, PoolOnOtherRouteKind,
+	PoolOnEnvoyGatewayGateway, PoolReferenceNotPermitted, SeveralPoolsInRule, ShortPoolRuleTimeout, PoolOnOtherRouteKind, GRPCRouteToHTTPPool,
 	ClassNotAccepted, EnvoyGatewayClassNotAccepted, EnvoyGatewayBackendAPIDisabled,
 	UserPolicyNotApplied, UserPolicyOnGeneratedObject,
 	GeneratedObjectRejected, GeneratedObjectMissing,

@@ -104,10 +104,11 @@ func (c *Cluster) describePool(nn types.NamespacedName) (*Node, error) {
 		root.add("Endpoint picker: none (plain load balancing over the pods)", false)
 	}
 	routes := root.add("Routes", false)
-	for _, r := range c.Snap.RoutesUsingPool(nn) {
+	for _, r := range c.Snap.PoolRouteObjects(nn) {
 		// The user's policies on each route, for its rules that use the pool: shown, not judged
 		// here (one that does not apply breaks the route's describe, not the pool's).
-		c.addPolicies(routes.add("HTTPRoute "+r.Namespace+"/"+r.Name, false), "HTTPRoute", types.NamespacedName{Namespace: r.Namespace, Name: r.Name}, false)
+		kind := refOf(r).Kind
+		c.addPolicies(routes.add(kind+" "+r.GetNamespace()+"/"+r.GetName(), false), kind, types.NamespacedName{Namespace: r.GetNamespace(), Name: r.GetName()}, false)
 	}
 	c.addGenerated(root, translate.ForPool(c.Snap, pool).Objects)
 	c.addFindings(root, refOf(pool))
