@@ -223,22 +223,6 @@ func (r *InferencePoolReconciler) watchBackendTLSPolicies(c controller.Controlle
 	return c.Watch(source.Kind[client.Object](cache, &gwapiv1.BackendTLSPolicy{}, handler.EnqueueRequestsFromMapFunc(sourceOf(translate.InferencePoolKind))))
 }
 
-// watchPoolRoutes adds the watch on the routes of kind k (served by copy, its rules reaching
-// pools: GRPCRoute), once its CRD is served: the user's map to the pools they reference, the
-// generated copies (whose Envoy Gateway status decides the pools' Accepted) to their source's.
-func (r *InferencePoolReconciler) watchPoolRoutes(c controller.Controller, cache cache.Cache, k *translate.CopiedRouteKind) error {
-	return c.Watch(source.Kind[client.Object](cache, k.New(), handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
-		if src := sourceOf(k.Kind)(ctx, o); len(src) == 1 {
-			user := k.New()
-			if err := r.Client.Get(ctx, src[0].NamespacedName, user); err != nil {
-				return nil
-			}
-			o = user
-		}
-		return requests(translate.PoolRefsOf(o)...)
-	}), inputChanged))
-}
-
 // poolsOfRoute maps a user's route to the pools it references (updates call it for the old and
 // the new route, so a pool a route stops referencing is reconciled too), and a generated route
 // (whose EG status decides the pools' Accepted) to the pools of its source route.
@@ -267,46 +251,6 @@ func (r *InferencePoolReconciler) poolsOfClass(ctx context.Context, o client.Obj
 
 func (r *InferencePoolReconciler) poolsOfParameters(ctx context.Context, o client.Object) []reconcile.Request {
 	return append(poolsOf(routesOfParameters(ctx, r.Client, o.GetName())), r.poolsOfCopiedRoutes(ctx, onAnyGateway)...)
-}
-
-// poolsOfCopiedRoutes maps to the pools of the user's routes of the kinds served by copy whose
-// rules reach pools (GRPCRoute) that match accepts. Such routes are few: they are listed whole,
-// as the copied route controller does.
-func (r *InferencePoolReconciler) poolsOfCopiedRoutes(ctx context.Context, match func(*translate.CopiedRouteKind, client.Object) bool) []reconcile.Request {
-	var out []reconcile.Request
-	for _, k := range translate.CopiedRouteKinds {
-		if !k.ReachesPools() || !r.Options.prereqs.isIndexed(copiedRouteAPIs[k.Kind]) {
-			continue
-		}
-		list := k.NewList()
-		if err := r.Client.List(ctx, list, noDeepCopy); err != nil {
-			continue
-		}
-		items, _ := meta.ExtractList(list)
-		for _, it := range items {
-			if o := it.(client.Object); o.GetLabels()[translate.LabelManagedBy] != translate.ManagedByValue && match(k, o) {
-				out = append(out, requests(translate.PoolRefsOf(o)...)...)
-			}
-		}
-	}
-	return out
-}
-
-// namesGateway tells whether a route of kind k has a Gateway parentRef that accept accepts.
-func namesGateway(k *translate.CopiedRouteKind, route client.Object, accept func(types.NamespacedName) bool) bool {
-	parents, _ := k.Parts(route)
-	for _, ref := range *parents {
-		if translate.IsGatewayParentRef(ref) && accept(translate.ParentGateway(ref, route.GetNamespace())) {
-			return true
-		}
-	}
-	return false
-}
-
-// onAnyGateway matches the routes with a Gateway parent: which Gateways a class serves is the
-// Gateway controller's to tell.
-func onAnyGateway(k *translate.CopiedRouteKind, route client.Object) bool {
-	return namesGateway(k, route, func(types.NamespacedName) bool { return true })
 }
 
 // poolsOfGrant maps a ReferenceGrant to the pools of its namespace (those it may let routes of

@@ -36,27 +36,37 @@ type poolRoute struct {
 }
 
 func httpPoolRoute(r *gwapiv1.HTTPRoute) poolRoute {
-	names := make([]*gwapiv1.SectionName, len(r.Spec.Rules))
-	refs := make([][]gwapiv1.BackendObjectReference, len(r.Spec.Rules))
-	for i := range r.Spec.Rules {
-		names[i] = r.Spec.Rules[i].Name
-		for _, br := range r.Spec.Rules[i].BackendRefs {
-			refs[i] = append(refs[i], br.BackendObjectReference)
-		}
-	}
-	return poolRoute{kind: "HTTPRoute", obj: r, parentRefs: r.Spec.ParentRefs, ruleNames: ruleNamesOf(names), ruleRefs: refs}
+	return newPoolRoute("HTTPRoute", r, r.Spec.ParentRefs, len(r.Spec.Rules), func(i int) (*gwapiv1.SectionName, []gwapiv1.BackendObjectReference) {
+		rule := &r.Spec.Rules[i]
+		return rule.Name, objectRefs(rule.BackendRefs, func(b *gwapiv1.HTTPBackendRef) gwapiv1.BackendObjectReference { return b.BackendObjectReference })
+	})
 }
 
 func grpcPoolRoute(r *gwapiv1.GRPCRoute) poolRoute {
-	names := make([]*gwapiv1.SectionName, len(r.Spec.Rules))
-	refs := make([][]gwapiv1.BackendObjectReference, len(r.Spec.Rules))
-	for i := range r.Spec.Rules {
-		names[i] = r.Spec.Rules[i].Name
-		for _, br := range r.Spec.Rules[i].BackendRefs {
-			refs[i] = append(refs[i], br.BackendObjectReference)
-		}
+	return newPoolRoute("GRPCRoute", r, r.Spec.ParentRefs, len(r.Spec.Rules), func(i int) (*gwapiv1.SectionName, []gwapiv1.BackendObjectReference) {
+		rule := &r.Spec.Rules[i]
+		return rule.Name, objectRefs(rule.BackendRefs, func(b *gwapiv1.GRPCBackendRef) gwapiv1.BackendObjectReference { return b.BackendObjectReference })
+	})
+}
+
+// newPoolRoute describes a route of kind with n rules, rule(i) giving rule i's name as written
+// and its backendRefs.
+func newPoolRoute(kind string, obj client.Object, parents []gwapiv1.ParentReference, n int, rule func(int) (*gwapiv1.SectionName, []gwapiv1.BackendObjectReference)) poolRoute {
+	names := make([]*gwapiv1.SectionName, n)
+	refs := make([][]gwapiv1.BackendObjectReference, n)
+	for i := range n {
+		names[i], refs[i] = rule(i)
 	}
-	return poolRoute{kind: "GRPCRoute", obj: r, parentRefs: r.Spec.ParentRefs, ruleNames: ruleNamesOf(names), ruleRefs: refs}
+	return poolRoute{kind: kind, obj: obj, parentRefs: parents, ruleNames: ruleNamesOf(names), ruleRefs: refs}
+}
+
+// objectRefs maps a rule's backendRefs (of any route kind) to what they reference.
+func objectRefs[T any](items []T, ref func(*T) gwapiv1.BackendObjectReference) []gwapiv1.BackendObjectReference {
+	out := make([]gwapiv1.BackendObjectReference, len(items))
+	for i := range items {
+		out[i] = ref(&items[i])
+	}
+	return out
 }
 
 func (r poolRoute) namespace() string { return r.obj.GetNamespace() }

@@ -130,7 +130,8 @@ spec:
   selector:
     matchLabels: {app: {{.Selector}}}
   targetPorts:{{range .Ports}}
-  - number: {{.}}{{end}}
+  - number: {{.}}{{end}}{{if .AppProtocol}}
+  appProtocol: {{.AppProtocol}}{{end}}
   endpointPickerRef:
     name: {{.EPP}}
     port: {number: {{.EPPPort}}}
@@ -147,6 +148,7 @@ type model struct {
 	Ports       []int  // the pool's target ports, [8000] unless set
 	Selector    string // the pool's selector's app label, Name unless set
 	EPPPort     int    // the pool's endpointPickerRef port, 9002 unless set
+	AppProtocol string // the pool's appProtocol, unset unless set
 }
 
 // apply applies the model servers, the EPP (one replica) and the pool.
@@ -173,6 +175,7 @@ func (m model) apply(t *testing.T) {
 	}
 	applyTemplate(t, inferencePoolYAML, map[string]any{
 		"Namespace": m.Namespace, "Name": m.Name, "Selector": m.Selector, "EPP": m.eppName(), "FailureMode": m.FailureMode, "Ports": m.Ports, "EPPPort": m.EPPPort,
+		"AppProtocol": m.AppProtocol,
 	})
 }
 

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -24,7 +25,8 @@ import (
 )
 
 // routeKindsGatewayYAML is a Gateway with a listener per protocol Envoy Gateway serves routes
-// on besides HTTP: TLS passthrough, TCP and UDP.
+// on besides HTTP: TLS passthrough, TCP and UDP; and a second HTTP listener, llm, for the
+// GRPCRoute to a pool (one route per listener).
 const routeKindsGatewayYAML = `
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
@@ -33,6 +35,7 @@ spec:
   gatewayClassName: {{.Class}}
   listeners:
   - {name: http, protocol: HTTP, port: 80}
+  - {name: llm, protocol: HTTP, port: 8080}
   - {name: tls, protocol: TLS, port: 443, tls: {mode: Passthrough}}
   - {name: tcp, protocol: TCP, port: 5432}
   - {name: udp, protocol: UDP, port: 5353}
@@ -40,7 +43,8 @@ spec:
 
 // routeKindsYAML attaches one route of each kind served by copy to the Gateway's listener of
 // its protocol, each to the pods app=echo: through the Service echo (TCP 8000), the UDPRoute
-// through echo-udp (UDP 5353; Envoy Gateway wants a UDP port for it).
+// through echo-udp (UDP 5353; Envoy Gateway wants a UDP port for it). A second GRPCRoute,
+// chat-llm, sends its rule to the InferencePool grpc-llm of gRPC model servers.
 const routeKindsYAML = `
 apiVersion: v1
 kind: Service
@@ -58,6 +62,16 @@ spec:
   rules:
   - matches: [{method: {service: chat.Chat, method: Send}}]
     backendRefs: [{name: echo, port: 8000}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GRPCRoute
+metadata: {name: chat-llm, namespace: {{.Namespace}}}
+spec:
+  parentRefs: [{name: gw, sectionName: llm}]
+  hostnames: [llm.example.com]
+  rules:
+  - matches: [{method: {service: chat.Chat, method: Generate}}]
+    backendRefs: [{group: inference.networking.k8s.io, kind: InferencePool, name: grpc-llm}]
 ---
 apiVersion: gateway.networking.k8s.io/v1
 kind: TLSRoute
@@ -100,16 +114,19 @@ func TestRouteKindsServed(t *testing.T) {
 	applyTemplate(t, routeKindsGatewayYAML, map[string]any{"Namespace": ns, "Class": class})
 	applyTemplate(t, modelServersYAML, map[string]any{"Namespace": ns, "Name": "echo", "Replicas": 2})
 	applyTemplate(t, serviceYAML, map[string]any{"Namespace": ns, "Name": "echo", "Headless": false})
+	model{Namespace: ns, Name: "grpc-llm", Replicas: 2, AppProtocol: translate.AppProtocolH2C}.apply(t)
 	applyTemplate(t, routeKindsYAML, map[string]any{"Namespace": ns})
 	waitGatewayProgrammed(t, c, ns, "gw", 1)
 
-	routes := map[string]client.Object{
-		"GRPCRoute": &gwapiv1.GRPCRoute{ObjectMeta: metav1.ObjectMeta{Name: "chat"}},
-		"TLSRoute":  &gwapiv1.TLSRoute{ObjectMeta: metav1.ObjectMeta{Name: "secure"}},
-		"TCPRoute":  &gwapiv1.TCPRoute{ObjectMeta: metav1.ObjectMeta{Name: "db"}},
-		"UDPRoute":  &gwapiv1.UDPRoute{ObjectMeta: metav1.ObjectMeta{Name: "dns"}},
+	routes := []client.Object{
+		&gwapiv1.GRPCRoute{ObjectMeta: metav1.ObjectMeta{Name: "chat"}},
+		&gwapiv1.GRPCRoute{ObjectMeta: metav1.ObjectMeta{Name: "chat-llm"}},
+		&gwapiv1.TLSRoute{ObjectMeta: metav1.ObjectMeta{Name: "secure"}},
+		&gwapiv1.TCPRoute{ObjectMeta: metav1.ObjectMeta{Name: "db"}},
+		&gwapiv1.UDPRoute{ObjectMeta: metav1.ObjectMeta{Name: "dns"}},
 	}
-	for kind, r := range routes {
+	for _, r := range routes {
+		kind := strings.TrimPrefix(fmt.Sprintf("%T", r), "*v1.")
 		k := translate.CopiedRouteKindOf(kind)
 		eventually(t, kind+" accepted through its copy", func(ctx context.Context) error {
 			if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: r.GetName()}, r); err != nil {
@@ -128,12 +145,19 @@ func TestRouteKindsServed(t *testing.T) {
 		})
 	}
 
+	waitPoolStatus(t, c, ns, "grpc-llm", ns, "gw", "True", "ResolvedRefs")
+	waitAccepted(t, c, waitGenerated(t, c, kindBackendTraffic, ns, "grpc-llm", 1))
+	eep := waitGenerated(t, c, kindEnvoyExtension, ns, "grpc-llm", 1)
+	waitAccepted(t, c, eep)
+
 	ips := readyPodIPs(t, c, ns, "app=echo", 2)
 	endpoints := withPort(ips, 8000)
+	poolEndpoints := withPort(readyPodIPs(t, c, ns, "app=grpc-llm", 2), 8000)
 	proxyConfig(t, ns, "gw", func(s *xds.Snapshot) error {
 		var problems []string
 		for _, check := range []func(*xds.Snapshot) error{
 			func(s *xds.Snapshot) error { return grpcRouteServed(s, ns, endpoints) },
+			func(s *xds.Snapshot) error { return grpcPoolRouteServed(s, ns, eep[0].GetName(), poolEndpoints) },
 			func(s *xds.Snapshot) error { return tlsPassthroughServed(s, ns, endpoints) },
 			func(s *xds.Snapshot) error { return tcpRouteServed(s, ns, endpoints) },
 			func(s *xds.Snapshot) error { return udpRouteServed(s, ns, withPort(ips, 5353)) },
@@ -183,6 +207,46 @@ func grpcRouteServed(s *xds.Snapshot, ns string, endpoints []string) error {
 		return fmt.Errorf("GRPCRoute cluster %s does not speak HTTP/2: %v", cl.Name, cl.GetTypedExtensionProtocolOptions())
 	}
 	return clusterEndpointsAre(s, cl, endpoints)
+}
+
+// grpcPoolRouteServed: the GRPCRoute chat-llm's rule to the h2c pool grpc-llm is a route on
+// llm.example.com matching /chat.Chat/Generate, to ONE cluster that speaks HTTP/2 (the shadow
+// Service's appProtocol kubernetes.io/h2c; Envoy Gateway's GRPCRoute clusters do anyway) with
+// override_host on the endpoint picker's header over the pool's pods, the picker's ext_proc
+// enabled on the route, and the route timeout switched off (0s, instead of Envoy's 15 s
+// RouteAction timeout default) with a 1 h idle bound: the pool's policy's requestTimeout, as a
+// GRPCRoute rule has no timeouts.
+func grpcPoolRouteServed(s *xds.Snapshot, ns, eep string, endpoints []string) error {
+	rule := fmt.Sprintf("grpcroute/%s/%s/rule/0", ns, translate.GeneratedRouteName("chat-llm"))
+	routes := s.RoutesWithPrefix(rule + "/")
+	if len(routes) != 1 {
+		return fmt.Errorf("%d routes of %s, want 1 (routes %v)", len(routes), rule, s.RouteNames())
+	}
+	if p := routes[0].GetMatch().GetPath(); p != "/chat.Chat/Generate" {
+		return fmt.Errorf("route %s matches %v, want path /chat.Chat/Generate", routes[0].Name, routes[0].GetMatch())
+	}
+	a, err := routeAction(s, rule)
+	if err != nil {
+		return err
+	}
+	if a.GetCluster() != rule {
+		return fmt.Errorf("rule routes to %v, want the single cluster %s", a.GetClusterSpecifier(), rule)
+	}
+	cl, err := s.Cluster(rule)
+	if err != nil {
+		return err
+	}
+	po := &httpv3.HttpProtocolOptions{}
+	if a, ok := cl.GetTypedExtensionProtocolOptions()["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"]; !ok || a.UnmarshalTo(po) != nil || po.GetExplicitHttpConfig().GetHttp2ProtocolOptions() == nil {
+		return fmt.Errorf("pool cluster %s does not speak HTTP/2: %v", cl.Name, cl.GetTypedExtensionProtocolOptions())
+	}
+	if err := poolClusterIs(s, rule, leastRequest, endpoints); err != nil {
+		return err
+	}
+	if _, err := extProcOnRule(s, ns, eep, rule); err != nil {
+		return err
+	}
+	return routeTimeouts(s, rule, 0, time.Hour)
 }
 
 // tlsPassthroughServed: a filter chain matching the SNI secure.example.com proxies TCP, without
