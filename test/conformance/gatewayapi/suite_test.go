@@ -102,8 +102,9 @@ func TestConformanceSuite(t *testing.T) {
 
 // TestTrafficTestsStatus runs each of trafficTests up to its first request, where it is
 // skipped: every status assertion it makes before sending (route and Gateway conditions,
-// listener statuses, addresses). Tests in statusOnlyChecks run their replacement instead. A
-// listed test that passes without sending a request fails: it belongs in TestConformance.
+// listener statuses, addresses). Tests in statusOnlyChecks run their replacement instead, which
+// sends where the test would. A listed test that passes without sending a request fails: it
+// belongs in TestConformance.
 func TestTrafficTestsStatus(t *testing.T) {
 	if os.Getenv(suiteProcessEnv) == "1" {
 		t.Skip("runs in the process with the cluster")
@@ -131,8 +132,7 @@ func TestTrafficTestsStatus(t *testing.T) {
 		if check, ok := statusOnlyChecks[test.ShortName]; ok {
 			require.True(t, trafficTests.Has(test.ShortName), "statusOnlyChecks has %s, which is not in trafficTests", test.ShortName)
 			test.Test = func(t *testing.T, s *suite.ConformanceTestSuite) {
-				check(t, s)
-				clients.traffic(t) // where the test would send: recorded, then skipped
+				check(t, s, clients.traffic) // each send recorded, its (sub)test skipped
 			}
 		}
 		run = append(run, test)

@@ -78,10 +78,16 @@ var trafficTests = sets.New(
 	"HTTPRouteWeight",
 )
 
+// statusOnlyCheck stands in for a traffic test's body: it runs the test's steps with the suite's
+// helpers, and calls send with the (sub)test where the test would send. send records that the
+// test sent and skips that (sub)test, as the replaced clients do for a request: a send in a
+// subtest ends the subtest, and the test goes on with its next step, as it would when the
+// subtest fails.
+type statusOnlyCheck func(t *testing.T, s *suite.ConformanceTestSuite, send func(t *testing.T))
+
 // statusOnlyChecks replace, in TestTrafficTestsStatus, the body of traffic tests that cannot be
-// stopped at their first request: each runs, with the suite's helpers, the assertions the test
-// makes before it sends, then skips where the test would send.
-var statusOnlyChecks = map[string]func(t *testing.T, s *suite.ConformanceTestSuite){
+// stopped at their first request.
+var statusOnlyChecks = map[string]statusOnlyCheck{
 	// Its WebSocket dial (suite.WebSocketDialer) carries no *testing.T to end.
 	"HTTPRouteBackendProtocolWebSocket": routeAccepted("backend-protocol-ws"),
 	// Before each request, a goroutine starts reading the mirror backend's log for the mirrored
@@ -91,11 +97,12 @@ var statusOnlyChecks = map[string]func(t *testing.T, s *suite.ConformanceTestSui
 }
 
 // routeAccepted is the opening of most HTTPRoute tests: the Gateway same-namespace and the
-// route accepted, the route's parents as expected, the Gateway addressed.
-func routeAccepted(route string) func(t *testing.T, s *suite.ConformanceTestSuite) {
-	return func(t *testing.T, s *suite.ConformanceTestSuite) {
+// route accepted, the route's parents as expected, the Gateway addressed; then the test sends.
+func routeAccepted(route string) statusOnlyCheck {
+	return func(t *testing.T, s *suite.ConformanceTestSuite, send func(t *testing.T)) {
 		gwNN := types.NamespacedName{Name: "same-namespace", Namespace: suite.InfrastructureNamespace}
 		routeNN := types.NamespacedName{Name: route, Namespace: suite.InfrastructureNamespace}
 		kubernetes.GatewayAndHTTPRoutesMustBeAccepted(t, s.Client, s.TimeoutConfig, s.ControllerName, kubernetes.NewGatewayRef(gwNN), routeNN)
+		send(t)
 	}
 }
