@@ -25,9 +25,8 @@ var errNoDataPlane = errors.New("no data plane here: kwok pods run no Envoy and 
 // (the suite's helpers call the clients from the test that sends), and ends that test, as a
 // failure or a skip.
 //
-// TCPRoute, UDPRoute and TLS passthrough tests dial the Gateway themselves, past these
-// clients: when those kinds are claimed, their traffic tests need a statusOnlyChecks entry
-// (traffic.go).
+// TLSRoute, TCPRoute and UDPRoute tests dial the Gateway themselves, past these clients: their
+// traffic tests have statusOnlyChecks entries instead (traffic_l4.go).
 type noDataPlane struct {
 	// parent is the name of the test that runs the suite: a request's test name is
 	// parent/<ShortName>[/subtest...].

@@ -17,9 +17,15 @@ import (
 // drops the others), minus unclaimedFeatures.
 //
 // A route kind is one row, its tests that send traffic listed in trafficTests (traffic.go).
-// TLSRoute, TCPRoute and UDPRoute, which the operator serves too, have no row yet: their tests
-// open connections to the Gateway themselves, which the harness cannot stop at the first one,
-// so each would need its status assertions written out in statusOnlyChecks.
+// TLSRoute, TCPRoute and UDPRoute tests open connections to the Gateway themselves, past the
+// clients the harness replaces, so each of those that sends has its status assertions written
+// out in statusOnlyChecks (traffic_l4.go).
+//
+// Every route kind the operator serves has a row: in Gateway API v1.6.3 TLSRoute, TCPRoute and
+// UDPRoute are in the Standard channel (v1 CRDs), and so are their features TLSRoute,
+// TLSRouteModeTerminate, TCPRoute and UDPRoute. TLSRouteModeMixed (a Passthrough and a Terminate
+// TLS listener on one port) is Experimental, so not claimed; its one test,
+// TLSRouteMixedTerminationSameNamespace, does not run.
 var routeKinds = []struct {
 	profile  suite.ConformanceProfileName
 	features []sets.Set[features.Feature]
@@ -33,6 +39,19 @@ var routeKinds = []struct {
 	{suite.GatewayGRPCConformanceProfileName, []sets.Set[features.Feature]{
 		features.GatewayCoreFeatures, features.GRPCRouteCoreFeatures,
 	}},
+	// TLSRouteExtendedFeatures: Terminate mode (Standard); Mixed mode is Experimental.
+	{suite.GatewayTLSConformanceProfileName, []sets.Set[features.Feature]{
+		features.GatewayCoreFeatures, features.ReferenceGrantCoreFeatures,
+		features.TLSRouteCoreFeatures, features.TLSRouteExtendedFeatures,
+	}},
+	// Gateway API files its one TCPRoute feature as extended; the GATEWAY-TCP profile scores it
+	// as core.
+	{suite.GatewayTCPConformanceProfileName, []sets.Set[features.Feature]{
+		features.GatewayCoreFeatures, features.ReferenceGrantCoreFeatures, features.TCPRouteExtendedFeatures,
+	}},
+	{suite.GatewayUDPConformanceProfileName, []sets.Set[features.Feature]{
+		features.GatewayCoreFeatures, features.ReferenceGrantCoreFeatures, features.UDPRouteFeatures,
+	}},
 }
 
 // unclaimedFeatures are Standard-channel features of routeKinds' sets the class does not claim,
@@ -42,7 +61,7 @@ var routeKinds = []struct {
 var unclaimedFeatures = map[features.FeatureName]string{
 	features.SupportGatewayStaticAddresses: "Envoy Gateway does not claim it (its own conformance configuration " +
 		"skips GatewayStaticAddresses and leaves the feature out)",
-	features.SupportListenerSet: "the operator serves Gateways and HTTPRoutes, not ListenerSets: " +
+	features.SupportListenerSet: "the operator serves Gateways and the routes attached to them, not ListenerSets: " +
 		"a ListenerSet attached to one of its Gateways is not translated",
 	features.SupportGatewayBackendClientCertificate: "its tests need BackendTLSPolicy, which is not claimed: " +
 		"Envoy Gateway writes the statuses of users' BackendTLSPolicies for the generated Gateways, and the " +

@@ -76,6 +76,22 @@ var trafficTests = sets.New(
 	"HTTPRouteTimeoutBackendRequest",
 	"HTTPRouteTimeoutRequest",
 	"HTTPRouteWeight",
+	"TCPRouteMultipleRoutesAttachment",
+	"TCPRouteParentRefAttachAll",
+	"TCPRouteParentRefPortAndSectionName",
+	"TCPRouteReferenceGrant",
+	"TCPRouteWeightedRouting",
+	"TLSRouteHostnameIntersection",
+	"TLSRouteInvalidBackendRefNonexistent",
+	"TLSRouteInvalidBackendRefUnknownKind",
+	"TLSRouteSimpleSameNamespace",
+	"TLSRouteTerminateSimpleSameNamespace",
+	"UDPRoute",
+	"UDPRouteMultipleRoutesAttachment",
+	"UDPRouteParentRefAttachAllListeners",
+	"UDPRouteParentRefPortAndSectionName",
+	"UDPRouteReferenceGrant",
+	"UDPRouteWeightedRouting",
 )
 
 // statusOnlyCheck stands in for a traffic test's body: it runs the test's steps with the suite's
@@ -86,15 +102,16 @@ var trafficTests = sets.New(
 type statusOnlyCheck func(t *testing.T, s *suite.ConformanceTestSuite, send func(t *testing.T))
 
 // statusOnlyChecks replace, in TestTrafficTestsStatus, the body of traffic tests that cannot be
-// stopped at their first request.
-var statusOnlyChecks = map[string]statusOnlyCheck{
+// stopped at their first request. Besides these, every TLSRoute, TCPRoute and UDPRoute test that
+// sends is one (traffic_l4.go): they dial the Gateway themselves.
+var statusOnlyChecks = withL4Checks(map[string]statusOnlyCheck{
 	// Its WebSocket dial (suite.WebSocketDialer) carries no *testing.T to end.
 	"HTTPRouteBackendProtocolWebSocket": routeAccepted("backend-protocol-ws"),
 	// Before each request, a goroutine starts reading the mirror backend's log for the mirrored
 	// request, and fails the test when none shows up: kwok pods log nothing.
 	"HTTPRouteRequestMirror":          routeAccepted("request-mirror"),
 	"HTTPRouteRequestMultipleMirrors": routeAccepted("request-multiple-mirrors"),
-}
+})
 
 // routeAccepted is the opening of most HTTPRoute tests: the Gateway same-namespace and the
 // route accepted, the route's parents as expected, the Gateway addressed; then the test sends.
