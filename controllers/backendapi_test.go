@@ -38,7 +38,7 @@ func TestBackendAPIDisabledReported(t *testing.T) {
 	mustCreate(t, eppService(ns, "llm"))
 	classCondition(t, class.Name, metav1.ConditionTrue, "Accepted")
 
-	eep := waitGenerated(t, &egv1a1.EnvoyExtensionPolicy{}, client.ObjectKey{Namespace: ns, Name: translate.PolicyName(pool, ns, class.Name, "epp", 0)})
+	eep := waitGenerated(t, &egv1a1.EnvoyExtensionPolicy{}, client.ObjectKey{Namespace: ns, Name: translate.PolicyName(pool, ns, class.Name, "HTTPRoute", 0)})
 	backend := translate.EPPBackendName("llm")
 	verdict := func(status metav1.ConditionStatus, message string) {
 		setStatus(t, eep, func(e *egv1a1.EnvoyExtensionPolicy) {

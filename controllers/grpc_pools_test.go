@@ -85,7 +85,7 @@ func TestGRPCRouteToPool(t *testing.T) {
 		}
 		return nil
 	}
-	waitUntil(t, &egv1a1.BackendTrafficPolicy{}, client.ObjectKey{Namespace: ns, Name: translate.PolicyName(pool, ns, class, "grpc-lb", 0)}, func(p *egv1a1.BackendTrafficPolicy) error {
+	waitUntil(t, &egv1a1.BackendTrafficPolicy{}, client.ObjectKey{Namespace: ns, Name: translate.PolicyName(pool, ns, class, "GRPCRoute", 0)}, func(p *egv1a1.BackendTrafficPolicy) error {
 		if p.Spec.LoadBalancer == nil || p.Spec.LoadBalancer.EndpointOverride == nil {
 			return fmt.Errorf("no endpoint override: %+v", p.Spec.LoadBalancer)
 		}
@@ -94,7 +94,7 @@ func TestGRPCRouteToPool(t *testing.T) {
 		}
 		return target(p.Spec.TargetRefs)
 	})
-	waitUntil(t, &egv1a1.EnvoyExtensionPolicy{}, client.ObjectKey{Namespace: ns, Name: translate.PolicyName(pool, ns, class, "grpc-epp", 0)}, func(p *egv1a1.EnvoyExtensionPolicy) error {
+	waitUntil(t, &egv1a1.EnvoyExtensionPolicy{}, client.ObjectKey{Namespace: ns, Name: translate.PolicyName(pool, ns, class, "GRPCRoute", 0)}, func(p *egv1a1.EnvoyExtensionPolicy) error {
 		if len(p.Spec.ExtProc) != 1 {
 			return fmt.Errorf("extProc %+v, want the endpoint picker's", p.Spec.ExtProc)
 		}
@@ -121,7 +121,7 @@ func TestGRPCRouteToPool(t *testing.T) {
 	// The route removed, what was generated for the pool goes.
 	mustDelete(t, route)
 	eventually(t, func() error {
-		if err := absent(&egv1a1.BackendTrafficPolicy{}, client.ObjectKey{Namespace: ns, Name: translate.PolicyName(pool, ns, class, "grpc-lb", 0)}); err != nil {
+		if err := absent(&egv1a1.BackendTrafficPolicy{}, client.ObjectKey{Namespace: ns, Name: translate.PolicyName(pool, ns, class, "GRPCRoute", 0)}); err != nil {
 			return err
 		}
 		return absent(&corev1.Service{}, client.ObjectKey{Namespace: ns, Name: translate.ShadowServiceName("pool")})

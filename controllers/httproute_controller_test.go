@@ -151,7 +151,7 @@ func TestCrossNamespacePoolGrants(t *testing.T) {
 	if err := get(pool, client.ObjectKey{Namespace: poolNS, Name: "llm"}); err != nil {
 		t.Fatal(err)
 	}
-	btpKey := client.ObjectKey{Namespace: routeNS, Name: translate.PolicyName(pool, routeNS, class, "lb", 0)}
+	btpKey := client.ObjectKey{Namespace: routeNS, Name: translate.PolicyName(pool, routeNS, class, "HTTPRoute", 0)}
 	btp := waitGenerated(t, &egv1a1.BackendTrafficPolicy{}, btpKey)
 	if len(btp.OwnerReferences) != 1 || btp.OwnerReferences[0].Kind != "HTTPRoute" {
 		t.Fatalf("policy owners %+v", btp.OwnerReferences)
@@ -189,6 +189,6 @@ func TestWeightedTwoPoolsWarns(t *testing.T) {
 		t.Fatal(err)
 	}
 	consistently(t, pollInterval*10, func() error {
-		return absent(&egv1a1.EnvoyExtensionPolicy{}, client.ObjectKey{Namespace: ns, Name: translate.PolicyName(poolB, ns, class, "epp", 0)})
+		return absent(&egv1a1.EnvoyExtensionPolicy{}, client.ObjectKey{Namespace: ns, Name: translate.PolicyName(poolB, ns, class, "HTTPRoute", 0)})
 	})
 }

@@ -39,7 +39,7 @@ func TestPoolPoliciesGenerated(t *testing.T) {
 	ns := newNamespace(t)
 	class, pool := poolWithEPP(t, ns, nil)
 
-	btp := waitGenerated(t, &egv1a1.BackendTrafficPolicy{}, client.ObjectKey{Namespace: ns, Name: translate.PolicyName(pool, ns, class, "lb", 0)})
+	btp := waitGenerated(t, &egv1a1.BackendTrafficPolicy{}, client.ObjectKey{Namespace: ns, Name: translate.PolicyName(pool, ns, class, "HTTPRoute", 0)})
 	lb := btp.Spec.LoadBalancer
 	if lb == nil || lb.Type != egv1a1.LeastRequestLoadBalancerType || lb.EndpointOverride == nil ||
 		*lb.EndpointOverride.ExtractFrom[0].Header != translate.DestinationHeader {
@@ -49,7 +49,7 @@ func TestPoolPoliciesGenerated(t *testing.T) {
 	if string(target.Name) != translate.GeneratedRouteName("route") || target.SectionName == nil || *target.SectionName != "rule-0" {
 		t.Fatalf("targetRefs %+v", btp.Spec.TargetRefs)
 	}
-	waitUntil(t, &egv1a1.EnvoyExtensionPolicy{}, client.ObjectKey{Namespace: ns, Name: translate.PolicyName(pool, ns, class, "epp", 0)}, func(eep *egv1a1.EnvoyExtensionPolicy) error {
+	waitUntil(t, &egv1a1.EnvoyExtensionPolicy{}, client.ObjectKey{Namespace: ns, Name: translate.PolicyName(pool, ns, class, "HTTPRoute", 0)}, func(eep *egv1a1.EnvoyExtensionPolicy) error {
 		ep := eep.Spec.ExtProc[0]
 		if string(ep.BackendRefs[0].Name) != translate.EPPBackendName("llm") || *ep.BackendRefs[0].Kind != "Backend" ||
 			*ep.ProcessingMode.Request.Body != egv1a1.FullDuplexStreamedExtBodyProcessingMode ||
@@ -94,7 +94,7 @@ func TestPoolTLSModes(t *testing.T) {
 			if err := get(pool, client.ObjectKeyFromObject(pool)); err != nil {
 				t.Fatal(err)
 			}
-			waitUntil(t, &egv1a1.EnvoyExtensionPolicy{}, client.ObjectKey{Namespace: ns, Name: translate.PolicyName(pool, ns, class.Name, "epp", 0)}, func(eep *egv1a1.EnvoyExtensionPolicy) error {
+			waitUntil(t, &egv1a1.EnvoyExtensionPolicy{}, client.ObjectKey{Namespace: ns, Name: translate.PolicyName(pool, ns, class.Name, "HTTPRoute", 0)}, func(eep *egv1a1.EnvoyExtensionPolicy) error {
 				if ref := eep.Spec.ExtProc[0].BackendRefs[0]; string(ref.Name) != "llm-epp" || *ref.Kind != "Service" {
 					return fmt.Errorf("extProc backend %+v", ref)
 				}
@@ -155,8 +155,8 @@ func TestFailOpenDetachesAndRestores(t *testing.T) {
 	class, pool := poolWithEPP(t, ns, func(p *giev1.InferencePool) {
 		p.Spec.EndpointPickerRef.FailureMode = giev1.EndpointPickerFailOpen
 	})
-	eepKey := client.ObjectKey{Namespace: ns, Name: translate.PolicyName(pool, ns, class, "epp", 0)}
-	btpKey := client.ObjectKey{Namespace: ns, Name: translate.PolicyName(pool, ns, class, "lb", 0)}
+	eepKey := client.ObjectKey{Namespace: ns, Name: translate.PolicyName(pool, ns, class, "HTTPRoute", 0)}
+	btpKey := client.ObjectKey{Namespace: ns, Name: translate.PolicyName(pool, ns, class, "HTTPRoute", 0)}
 	waitGenerated(t, &egv1a1.BackendTrafficPolicy{}, btpKey)
 	consistently(t, pollInterval*10, func() error { return absent(&egv1a1.EnvoyExtensionPolicy{}, eepKey) })
 	eventually(t, func() error {
@@ -192,7 +192,7 @@ func TestFailOpenDetachesAndRestores(t *testing.T) {
 func TestPolicyDriftReverted(t *testing.T) {
 	ns := newNamespace(t)
 	class, pool := poolWithEPP(t, ns, nil)
-	btpKey := client.ObjectKey{Namespace: ns, Name: translate.PolicyName(pool, ns, class, "lb", 0)}
+	btpKey := client.ObjectKey{Namespace: ns, Name: translate.PolicyName(pool, ns, class, "HTTPRoute", 0)}
 	btp := waitGenerated(t, &egv1a1.BackendTrafficPolicy{}, btpKey)
 	mustUpdate(t, btp, func(p *egv1a1.BackendTrafficPolicy) {
 		p.Spec.LoadBalancer.Type = egv1a1.RandomLoadBalancerType
@@ -209,7 +209,7 @@ func TestPolicyDriftReverted(t *testing.T) {
 		}
 		return nil
 	})
-	eepKey := client.ObjectKey{Namespace: ns, Name: translate.PolicyName(pool, ns, class, "epp", 0)}
+	eepKey := client.ObjectKey{Namespace: ns, Name: translate.PolicyName(pool, ns, class, "HTTPRoute", 0)}
 	mustDelete(t, waitGenerated(t, &egv1a1.EnvoyExtensionPolicy{}, eepKey))
 	eventually(t, func() error {
 		eep := &egv1a1.EnvoyExtensionPolicy{}
@@ -229,7 +229,7 @@ func TestForeignPolicyUntouched(t *testing.T) {
 	class := uniqueName(ns, "class")
 	pool := newPool(ns, "llm", "vllm", 8000)
 	foreign := &egv1a1.BackendTrafficPolicy{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: translate.PolicyName(pool, ns, class, "lb", 0)},
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: translate.PolicyName(pool, ns, class, "HTTPRoute", 0)},
 		Spec: egv1a1.BackendTrafficPolicySpec{PolicyTargetReferences: egv1a1.PolicyTargetReferences{
 			TargetRefs: []gwapiv1.LocalPolicyTargetReferenceWithSectionName{{LocalPolicyTargetReference: gwapiv1.LocalPolicyTargetReference{Group: gwapiv1.GroupName, Kind: "HTTPRoute", Name: "mine"}}},
 		}},
@@ -306,8 +306,8 @@ func TestPoolDeletionPrunes(t *testing.T) {
 	class, pool := poolWithEPP(t, ns, nil)
 	keys := map[client.Object]client.ObjectKey{
 		&corev1.Service{}:              {Namespace: ns, Name: translate.ShadowServiceName("llm")},
-		&egv1a1.BackendTrafficPolicy{}: {Namespace: ns, Name: translate.PolicyName(pool, ns, class, "lb", 0)},
-		&egv1a1.EnvoyExtensionPolicy{}: {Namespace: ns, Name: translate.PolicyName(pool, ns, class, "epp", 0)},
+		&egv1a1.BackendTrafficPolicy{}: {Namespace: ns, Name: translate.PolicyName(pool, ns, class, "HTTPRoute", 0)},
+		&egv1a1.EnvoyExtensionPolicy{}: {Namespace: ns, Name: translate.PolicyName(pool, ns, class, "HTTPRoute", 0)},
 		&egv1a1.Backend{}:              {Namespace: ns, Name: translate.EPPBackendName("llm")},
 	}
 	for obj, key := range keys {
@@ -316,5 +316,30 @@ func TestPoolDeletionPrunes(t *testing.T) {
 	mustDelete(t, pool)
 	for obj, key := range keys {
 		eventually(t, func() error { return absent(obj, key) })
+	}
+}
+
+// A pool's policy that an earlier build named otherwise (ipool-<pool>-<class>-epp-<hash>) is
+// pruned by the pool's reconcile, and the policy of the current name holds the rule.
+func TestPoolPolicyOfAnEarlierNamePruned(t *testing.T) {
+	ns := newNamespace(t)
+	class, pool := poolWithEPP(t, ns, nil)
+	current := client.ObjectKey{Namespace: ns, Name: translate.PolicyName(pool, ns, class, "HTTPRoute", 0)}
+	waitGenerated(t, &egv1a1.EnvoyExtensionPolicy{}, current)
+	src := translate.Source{Kind: translate.InferencePoolKind, Namespace: ns, Name: pool.Name}
+	earlier := &egv1a1.EnvoyExtensionPolicy{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "ipool-llm-" + class + "-epp-0123abcd", Labels: src.Labels(),
+			Annotations: map[string]string{translate.AnnotationSource: src.String()}},
+		Spec: egv1a1.EnvoyExtensionPolicySpec{PolicyTargetReferences: egv1a1.PolicyTargetReferences{TargetRefs: []gwapiv1.LocalPolicyTargetReferenceWithSectionName{{
+			LocalPolicyTargetReference: gwapiv1.LocalPolicyTargetReference{Group: gwapiv1.GroupName, Kind: "HTTPRoute", Name: gwapiv1.ObjectName(translate.GeneratedRouteName("route"))},
+			SectionName:                ptrTo(gwapiv1.SectionName("rule-0")),
+		}}}},
+	}
+	mustCreate(t, earlier)
+	// Its creation reconciles the pool (a generated object names its source); so does this.
+	mustUpdate(t, pool, func(p *giev1.InferencePool) { p.Labels = map[string]string{"touched": "yes"} })
+	eventually(t, func() error { return absent(&egv1a1.EnvoyExtensionPolicy{}, client.ObjectKeyFromObject(earlier)) })
+	if err := get(&egv1a1.EnvoyExtensionPolicy{}, current); err != nil {
+		t.Fatalf("the current policy: %v", err)
 	}
 }

@@ -231,8 +231,8 @@ func TestPoolReportsRejectedPolicies(t *testing.T) {
 	class, pool := poolWithEPP(t, ns, nil)
 	egAcceptsGateway(t, ns, "gw")
 	egJudgesRoute(t, ns, "route", metav1.ConditionTrue, metav1.ConditionTrue)
-	btp := waitGenerated(t, &egv1a1.BackendTrafficPolicy{}, client.ObjectKey{Namespace: ns, Name: translate.PolicyName(pool, ns, class, "lb", 0)})
-	eep := waitGenerated(t, &egv1a1.EnvoyExtensionPolicy{}, client.ObjectKey{Namespace: ns, Name: translate.PolicyName(pool, ns, class, "epp", 0)})
+	btp := waitGenerated(t, &egv1a1.BackendTrafficPolicy{}, client.ObjectKey{Namespace: ns, Name: translate.PolicyName(pool, ns, class, "HTTPRoute", 0)})
+	eep := waitGenerated(t, &egv1a1.EnvoyExtensionPolicy{}, client.ObjectKey{Namespace: ns, Name: translate.PolicyName(pool, ns, class, "HTTPRoute", 0)})
 	waitPoolResolvedRefs(t, pool, ns, "gw", metav1.ConditionTrue, messageHas("All references resolved"))
 
 	const extProcMsg = "ExtProc: no ready endpoints for the related Service " + "x/moderation."

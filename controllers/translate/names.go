@@ -34,14 +34,20 @@ func DNS1035Name(parts ...string) string {
 // combinations one name ("team-x"+"y" and "team"+"x-y"); a hash of the parts, kept apart, is
 // always appended.
 func CompoundName(prefix string, parts []string, suffix string) string {
-	sum := sha256.Sum256([]byte(strings.Join(parts, "/")))
+	return hashedName(prefix, append(append([]string{}, parts...), suffix), parts)
+}
+
+// hashedName is prefix and the readable parts joined with "-" (sanitized, cut to fit), then
+// "-" and a hash of hashed, which holds every input that tells two objects apart.
+func hashedName(prefix string, readable, hashed []string) string {
+	sum := sha256.Sum256([]byte(strings.Join(hashed, "/")))
 	tag := hex.EncodeToString(sum[:])[:hashLength]
-	readable := sanitize(strings.Join(append(append([]string{prefix}, parts...), suffix), "-"))
+	name := sanitize(strings.Join(append([]string{prefix}, readable...), "-"))
 	keep := maxNameLength - hashLength - 1
-	if len(readable) > keep {
-		readable = strings.TrimRight(readable[:keep], "-")
+	if len(name) > keep {
+		name = strings.TrimRight(name[:keep], "-")
 	}
-	return readable + "-" + tag
+	return name + "-" + tag
 }
 
 // withHash cuts name so that "-<hash of full>" fits in a label and appends it.

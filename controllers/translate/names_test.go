@@ -92,8 +92,8 @@ func TestGeneratedNamesKeepPartBoundaries(t *testing.T) {
 		return &giev1.InferencePool{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
 	}
 	// Policies for pools of two namespaces, both used by routes in namespace "apps".
-	a := translate.PolicyName(pool("team-x", "y"), "apps", "inference", "lb", 0)
-	b := translate.PolicyName(pool("team", "x-y"), "apps", "inference", "lb", 0)
+	a := translate.PolicyName(pool("team-x", "y"), "apps", "inference", "HTTPRoute", 0)
+	b := translate.PolicyName(pool("team", "x-y"), "apps", "inference", "HTTPRoute", 0)
 	if a == b {
 		t.Errorf("PolicyName: pool team-x/y and pool team/x-y, used from apps, both give %q", a)
 	}

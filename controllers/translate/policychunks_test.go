@@ -20,7 +20,7 @@ func TestPolicyNamesOfChunksDiffer(t *testing.T) {
 		pool := &giev1.InferencePool{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name}}
 		seen := map[string]int{}
 		for chunk := range 3 {
-			for _, kind := range []string{"lb", "epp"} {
+			for _, kind := range translate.PoolRouteKinds {
 				n := translate.PolicyName(pool, "ns", "inference", kind, chunk)
 				if prev, dup := seen[kind+"/"+n]; dup {
 					t.Errorf("pool %.10s…: chunks %d and %d of %s are both named %s", name, prev, chunk, kind, n)

@@ -1,8 +1,6 @@
 package translate
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"sort"
 	"strconv"
@@ -86,41 +84,27 @@ func policyGroups(s *Snapshot, uses []poolUse, kind string) []*policyGroup {
 	return out
 }
 
-// nameKind is the kind part of the name of the group's policy of kind ("lb" or "epp"):
-// prefixed "grpc-" for GRPCRoute rules, whose policies differ (their timeouts).
-func (g *policyGroup) nameKind(kind string) string {
-	if g.routeKind == "GRPCRoute" {
-		return "grpc-" + kind
-	}
-	return kind
-}
-
-// PolicyName names a policy generated for pool in routeNamespace under class, for rules where
-// no user policy of its kind applies: the pool's name (namespace-qualified when the routes are
-// elsewhere), the class, kind ("lb" or "epp"), the chunk number after the first, and a hash of
-// those names.
-func PolicyName(pool *giev1.InferencePool, routeNamespace, class, kind string, chunk int) string {
-	return poolPolicyName(pool, routeNamespace, class, kind, "", chunk)
+// PolicyName names the policies generated for pool's rules of routes of routeKind in
+// routeNamespace under class where no user policy of their kind applies (chunk 0 holds the
+// first MaxTargetRefsPerPolicy targets): the BackendTrafficPolicy and the EnvoyExtensionPolicy
+// of those rules share it, being of different kinds.
+func PolicyName(pool *giev1.InferencePool, routeNamespace, class, routeKind string, chunk int) string {
+	return poolPolicyName(pool, routeNamespace, class, routeKind, "", chunk)
 }
 
 // poolPolicyName is PolicyName for rules where the user's policies carried names (their
-// holders' key), which joins the hashed parts.
-func poolPolicyName(pool *giev1.InferencePool, routeNamespace, class, kind, carried string, chunk int) string {
-	parts := []string{pool.Name, class}
+// holders' key): "ipool-", the pool's name (namespace-qualified when the routes are elsewhere),
+// and a hash of every input that tells two groups of rules apart. Short, because Envoy Gateway
+// repeats an EnvoyExtensionPolicy's name about ten times per pool in the configuration every
+// Envoy holds (filter, per-route config, the picker's cluster and its endpoints:
+// docs/performance.md#what-makes-the-operators-xds-larger).
+func poolPolicyName(pool *giev1.InferencePool, routeNamespace, class, routeKind, carried string, chunk int) string {
+	readable := []string{pool.Name}
 	if routeNamespace != pool.Namespace {
-		parts = []string{pool.Namespace, pool.Name, class}
+		readable = []string{pool.Namespace, pool.Name}
 	}
-	if carried != "" {
-		// The carried policies' names are long: a hash of them keeps the kind readable.
-		sum := sha256.Sum256([]byte(carried))
-		parts = append(parts, hex.EncodeToString(sum[:])[:hashLength])
-	}
-	if chunk > 0 {
-		kind += "-" + strconv.Itoa(chunk+1)
-		// Long names cut the readable part before kind: the hash must tell the chunks apart.
-		parts = append(parts, strconv.Itoa(chunk+1))
-	}
-	return CompoundName("ipool", parts, kind)
+	// The policy lives in routeNamespace: what tells it apart there is the rest.
+	return hashedName("ipool", readable, append(readable, class, routeKind, carried, strconv.Itoa(chunk)))
 }
 
 // policyMeta is the metadata of a policy of pool in g's namespace: owned by the pool when it
@@ -178,7 +162,7 @@ func policies(s *Snapshot, pool *giev1.InferencePool, uses []poolUse, epp endpoi
 		for i, targets := range chunks(g.targets, MaxTargetRefsPerPolicy) {
 			eep := &egv1a1.EnvoyExtensionPolicy{
 				TypeMeta:   metav1.TypeMeta{APIVersion: egv1a1.GroupVersion.String(), Kind: egv1a1.KindEnvoyExtensionPolicy},
-				ObjectMeta: policyMeta(pool, g, poolPolicyName(pool, g.namespace, g.class, g.nameKind("epp"), g.holders.key(), i)),
+				ObjectMeta: policyMeta(pool, g, poolPolicyName(pool, g.namespace, g.class, g.routeKind, g.holders.key(), i)),
 				Spec:       *spec.DeepCopy(),
 			}
 			eep.Spec.TargetRefs = targets

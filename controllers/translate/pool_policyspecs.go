@@ -170,7 +170,7 @@ func trafficPolicy(pool *giev1.InferencePool, g *policyGroup, epp endpointPicker
 	spec.TargetRefs = targets
 	return &egv1a1.BackendTrafficPolicy{
 		TypeMeta:   metav1.TypeMeta{APIVersion: egv1a1.GroupVersion.String(), Kind: egv1a1.KindBackendTrafficPolicy},
-		ObjectMeta: policyMeta(pool, g, poolPolicyName(pool, g.namespace, g.class, g.nameKind("lb"), g.holders.key(), chunk)),
+		ObjectMeta: policyMeta(pool, g, poolPolicyName(pool, g.namespace, g.class, g.routeKind, g.holders.key(), chunk)),
 		Spec:       spec,
 	}
 }
