@@ -2,6 +2,7 @@ package translate
 
 import (
 	"fmt"
+	"slices"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -102,9 +103,6 @@ func copiedRoute(s *Snapshot, k *CopiedRouteKind, route client.Object) (client.O
 	return out, nil
 }
 
-// ReachesPools tells whether rules of the kind may send traffic to InferencePools.
-func (k *CopiedRouteKind) ReachesPools() bool { return k.Kind == "GRPCRoute" }
-
 // grpcPoolRules makes out, the copy of the GRPCRoute route, serve its rules' pools: every rule
 // named as the pool's policies target it, and each pool rule's backendRefs those an HTTPRoute
 // rule's would become (the same GRPCRoute filter types are HTTPRoute ones). It returns the
@@ -115,11 +113,7 @@ func grpcPoolRules(s *Snapshot, route, out *gwapiv1.GRPCRoute) []Event {
 	for i := range out.Spec.Rules {
 		rule := &out.Spec.Rules[i]
 		rule.Name = ptrTo(gwapiv1.SectionName(pr.ruleNames[i]))
-		pool := false
-		for _, ref := range pr.ruleRefs[i] {
-			pool = pool || IsPoolRef(ref)
-		}
-		if !pool {
+		if !slices.ContainsFunc(pr.ruleRefs[i], IsPoolRef) {
 			continue
 		}
 		refs := make([]gwapiv1.HTTPBackendRef, len(route.Spec.Rules[i].BackendRefs))

@@ -1,6 +1,8 @@
 package translate
 
 import (
+	"slices"
+
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
@@ -8,7 +10,8 @@ import (
 // CopiedRouteKind is a route kind Envoy Gateway serves that the operator serves by a copy on the
 // generated Gateway (route_copied.go): GRPCRoute, TLSRoute, TCPRoute and UDPRoute, in the
 // gateway.networking.k8s.io/v1 version Envoy Gateway v1.9.1 reads. HTTPRoutes have their own
-// translation (route.go): only they reach InferencePools.
+// translation (route.go); of these kinds, GRPCRoute rules reach InferencePools too
+// (ReachesPools).
 type CopiedRouteKind struct {
 	// SnapshotKind names the kind, makes its objects and lists, and holds them in a Snapshot:
 	// the user's and the generated copies.
@@ -109,6 +112,9 @@ var CopiedRouteKinds = []*CopiedRouteKind{
 			return names, refs
 		}),
 }
+
+// ReachesPools tells whether rules of the kind may send traffic to InferencePools (PoolRouteKinds).
+func (k *CopiedRouteKind) ReachesPools() bool { return slices.Contains(PoolRouteKinds, k.Kind) }
 
 // CopiedRouteKindOf returns the CopiedRouteKind named kind, or nil.
 func CopiedRouteKindOf(kind string) *CopiedRouteKind {
