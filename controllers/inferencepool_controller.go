@@ -223,6 +223,22 @@ func (r *InferencePoolReconciler) watchBackendTLSPolicies(c controller.Controlle
 	return c.Watch(source.Kind[client.Object](cache, &gwapiv1.BackendTLSPolicy{}, handler.EnqueueRequestsFromMapFunc(sourceOf(translate.InferencePoolKind))))
 }
 
+// watchPoolRoutes adds the watch on the routes of kind k (served by copy, its rules reaching
+// pools: GRPCRoute), once its CRD is served: the user's map to the pools they reference, the
+// generated copies (whose Envoy Gateway status decides the pools' Accepted) to their source's.
+func (r *InferencePoolReconciler) watchPoolRoutes(c controller.Controller, cache cache.Cache, k *translate.CopiedRouteKind) error {
+	return c.Watch(source.Kind[client.Object](cache, k.New(), handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
+		if src := sourceOf(k.Kind)(ctx, o); len(src) == 1 {
+			user := k.New()
+			if err := r.Client.Get(ctx, src[0].NamespacedName, user); err != nil {
+				return nil
+			}
+			o = user
+		}
+		return requests(translate.PoolRefsOf(o)...)
+	}), inputChanged))
+}
+
 // poolsOfRoute maps a user's route to the pools it references (updates call it for the old and
 // the new route, so a pool a route stops referencing is reconciled too), and a generated route
 // (whose EG status decides the pools' Accepted) to the pools of its source route.
@@ -240,17 +256,17 @@ func (r *InferencePoolReconciler) poolsOfRoute(ctx context.Context, o client.Obj
 
 func (r *InferencePoolReconciler) poolsOfGateway(ctx context.Context, o client.Object) []reconcile.Request {
 	gw := nnOf(o)
-	return append(poolsOf(routesOfGateway(ctx, r.Client, gw)), r.poolsOfCopiedRoutes(ctx, func(k *translate.CopiedRouteKind, route client.Object) bool {
+	return append(poolsOf(routesOfGateway(ctx, r.Client, gw)), poolsOfCopiedRoutes(ctx, r.Client, r.Options.prereqs, func(k *translate.CopiedRouteKind, route client.Object) bool {
 		return namesGateway(k, route, func(nn types.NamespacedName) bool { return nn == gw })
 	})...)
 }
 
 func (r *InferencePoolReconciler) poolsOfClass(ctx context.Context, o client.Object) []reconcile.Request {
-	return append(poolsOf(routesOfClass(ctx, r.Client, o.GetName())), r.poolsOfCopiedRoutes(ctx, onAnyGateway)...)
+	return append(poolsOf(routesOfClass(ctx, r.Client, o.GetName())), poolsOfCopiedRoutes(ctx, r.Client, r.Options.prereqs, onAnyGateway)...)
 }
 
 func (r *InferencePoolReconciler) poolsOfParameters(ctx context.Context, o client.Object) []reconcile.Request {
-	return append(poolsOf(routesOfParameters(ctx, r.Client, o.GetName())), r.poolsOfCopiedRoutes(ctx, onAnyGateway)...)
+	return append(poolsOf(routesOfParameters(ctx, r.Client, o.GetName())), poolsOfCopiedRoutes(ctx, r.Client, r.Options.prereqs, onAnyGateway)...)
 }
 
 // poolsOfGrant maps a ReferenceGrant to the pools of its namespace (those it may let routes of
@@ -303,7 +319,7 @@ func (r *InferencePoolReconciler) poolsOfPolicy(ctx context.Context, o client.Ob
 	out := poolsOf(routes)
 	// Routes of the kinds served by copy it may target: those it names, those attached to a
 	// Gateway it names, and (for a selector, which the translation checks) any of the kind.
-	return append(out, r.poolsOfCopiedRoutes(ctx, func(k *translate.CopiedRouteKind, route client.Object) bool {
+	return append(out, poolsOfCopiedRoutes(ctx, r.Client, r.Options.prereqs, func(k *translate.CopiedRouteKind, route client.Object) bool {
 		for _, ref := range refs.GetTargetRefs() {
 			switch string(ref.Kind) {
 			case k.Kind:
