@@ -20,7 +20,10 @@
 // CPU and peak memory, the xDS size per pool, and the time from one pool's new target port to
 // that port in xDS. The floor (floor.go) is one sequential raw writer doing the operator path's
 // writes on an API server of its own (test/scale), plus Envoy Gateway's own time for the
-// hand-written set.
+// hand-written set. The floor under Envoy Gateway (flooreg.go, the way "raw writer with Envoy
+// Gateway") makes the same writes on the operator way's cluster, Envoy Gateway running and no
+// operator, and is timed like the ways: what the writes cost on an API server that Envoy
+// Gateway loads, apart from the operator's own path.
 //
 // See docs/performance.md#end-to-end.
 package benche2e

@@ -41,7 +41,7 @@ func run(t *testing.T, cfg Config) {
 	rs, err := Run(t.Context(), cfg, func(format string, args ...any) {
 		t.Logf("%s "+format, append([]any{time.Now().Format("15:04:05")}, args...)...)
 	})
-	report := Table(rs) + MatchedTable(rs) + Details(rs)
+	report := Table(rs) + FloorEGTable(rs) + MatchedTable(rs) + Details(rs)
 	t.Log("\n" + report)
 	if werr := os.WriteFile(filepath.Join(cfg.Dir, "report.md"), []byte(report), 0o644); werr != nil {
 		t.Error(werr)
@@ -51,11 +51,11 @@ func run(t *testing.T, cfg Config) {
 	}
 	for _, r := range rs {
 		n := r.Pools
-		for name, w := range map[string]*wayResult{"hand-written": r.Hand, "operator": r.Operator, "operator like hand-written": r.Matched} {
+		for name, w := range map[string]*wayResult{"hand-written": r.Hand, "operator": r.Operator, "raw writer with Envoy Gateway": r.FloorEG, "operator like hand-written": r.Matched} {
 			if w == nil {
 				continue
 			}
-			if w.XDS <= 0 || w.Accepted <= 0 || w.Edit <= 0 {
+			if w.XDS <= 0 || w.Accepted <= 0 || (w.Edit <= 0 && w != r.FloorEG) {
 				t.Errorf("%d pools %s: a phase has no time: %+v", n, name, w)
 			}
 			if w.Size.Routes < n || w.Size.Clusters < n {
@@ -75,6 +75,21 @@ func run(t *testing.T, cfg Config) {
 		}
 		if r.Floor.Objects < 5*n || r.Floor.Statuses < 2*n {
 			t.Errorf("%d pools: the raw writer wrote %d objects and %d statuses, want at least %d and %d", n, r.Floor.Objects, r.Floor.Statuses, 5*n, 2*n)
+		}
+		// Under Envoy Gateway the raw writer writes what it writes on the quiet floor: the same
+		// translation of the same inputs.
+		if f := r.FloorEG; f == nil {
+			t.Errorf("%d pools: the floor under Envoy Gateway was not measured", n)
+		} else {
+			if f.Raw.Objects != r.Floor.Objects || f.Raw.Statuses != r.Floor.Statuses {
+				t.Errorf("%d pools: under Envoy Gateway the raw writer wrote %d objects and %d statuses, on the quiet floor %d and %d", n, f.Raw.Objects, f.Raw.Statuses, r.Floor.Objects, r.Floor.Statuses)
+			}
+			if got := f.Writes.total("raw writer"); got < f.Raw.Objects+f.Raw.Statuses {
+				t.Errorf("%d pools: the audit log has %d writes of the raw writer under Envoy Gateway, want at least %d", n, got, f.Raw.Objects+f.Raw.Statuses)
+			}
+			if got := f.Writes.total("operator"); got != 0 {
+				t.Errorf("%d pools: %d writes of the operator in the way without it", n, got)
+			}
 		}
 	}
 }

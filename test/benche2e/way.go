@@ -31,8 +31,15 @@ type way struct {
 	// matched: the operator's class has parameters that leave out what the hand-written set
 	// does not do (see operatorGateway).
 	matched bool
-	dir     string
+	// raw: no operator; the harness writes the user's objects as through the operator, then, as
+	// one sequential raw writer, what the operator would write for them (flooreg.go).
+	raw bool
+	dir string
 }
+
+// generated tells whether the way serves the pools through the operator's generated objects,
+// written by the operator or by the raw writer.
+func (w way) generated() bool { return w.operator || w.raw }
 
 var (
 	handWritten     = way{name: "hand-written", dir: "hand"}
@@ -40,6 +47,9 @@ var (
 	// likeHandWritten is the operator with the hand-written set's behaviour: plaintext to the
 	// endpoint picker (no Backend), no health checks of it, no retries.
 	likeHandWritten = way{name: "through the operator, configured like the hand-written set", operator: true, matched: true, dir: "matched"}
+	// rawWithEG is the floor under Envoy Gateway: the operator way's cluster and writes, the
+	// operator's made by one sequential raw writer instead of the operator.
+	rawWithEG = way{name: "raw writer with Envoy Gateway", raw: true, dir: "floor-eg"}
 )
 
 // wayResult is what one way measured at one N. Durations are from the first per-pool write.
@@ -64,6 +74,8 @@ type wayResult struct {
 	Edit time.Duration
 	// OperatorObjects is when the operator's last write of an object (not a status) completed.
 	OperatorObjects time.Duration
+	// Raw is what the raw writer did (rawWithEG only); LastWrite is then its last write.
+	Raw rawResult
 	// Writes are the successful writes from the first write to convergence (plus a settle), by
 	// writer and resource.
 	Writes writeCounts
@@ -102,8 +114,14 @@ func runWay(ctx context.Context, cfg Config, n int, w way, operatorBin string, p
 	if err != nil {
 		return nil, err
 	}
+	var rw *rawWay
+	if w.raw {
+		if rw, err = prepareRaw(ctx, e); err != nil {
+			return nil, err
+		}
+	}
 	proxy := gatewayName
-	if w.operator {
+	if w.generated() {
 		proxy = translate.GeneratedGatewayName(gatewayName)
 	}
 	xc, err := xds.ForGateway(ctx, e.cfg, namespace, proxy)
@@ -119,6 +137,11 @@ func runWay(ctx context.Context, cfg Config, n int, w way, operatorBin string, p
 	}); err != nil {
 		return nil, err
 	}
+	if rw != nil {
+		if err := rw.settle(ctx, e.admin); err != nil {
+			return nil, err
+		}
+	}
 
 	watchCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -129,7 +152,7 @@ func runWay(ctx context.Context, cfg Config, n int, w way, operatorBin string, p
 	pools := make([]servedPool, n)
 	for i := range pools {
 		pools[i] = servedPool{route: poolName(i), endpoint: endpoints[i]}
-		if w.operator {
+		if w.generated() {
 			pools[i].route = translate.GeneratedRouteName(poolName(i))
 		}
 	}
@@ -151,7 +174,7 @@ func runWay(ctx context.Context, cfg Config, n int, w way, operatorBin string, p
 
 	var perPool [][]client.Object
 	for i := range n {
-		if w.operator {
+		if w.generated() {
 			perPool = append(perPool, operatorPool(i))
 		} else {
 			perPool = append(perPool, handPool(i))
@@ -182,6 +205,15 @@ func runWay(ctx context.Context, cfg Config, n int, w way, operatorBin string, p
 		return nil, err
 	}
 	res.LastWrite = last.Sub(t0)
+	if rw != nil {
+		raw, err := rw.write(ctx, perPool)
+		if err != nil {
+			return nil, err
+		}
+		res.Raw = raw
+		res.Raw.UserWrites = res.LastWrite
+		res.LastWrite = time.Since(t0)
+	}
 	times, err := v.wait(ctx, phaseTimeout(n))
 	if err != nil {
 		return nil, err
@@ -223,10 +255,12 @@ func runWay(ctx context.Context, cfg Config, n int, w way, operatorBin string, p
 	time.Sleep(settle)
 	end := time.Now()
 
-	if res.Edit, err = editPort(ctx, e, xc, w, pools[0]); err != nil {
-		return nil, fmt.Errorf("edit: %w", err)
+	if !w.raw { // nothing would follow the edit
+		if res.Edit, err = editPort(ctx, e, xc, w, pools[0]); err != nil {
+			return nil, fmt.Errorf("edit: %w", err)
+		}
+		logf("%d pools %s: a new target port in xDS after %s", n, w.name, secs(res.Edit))
 	}
-	logf("%d pools %s: a new target port in xDS after %s", n, w.name, secs(res.Edit))
 	if res.EGPeak, _, err = scale.ProcMemory(e.eg.Pid()); err != nil {
 		return nil, err
 	}
@@ -248,14 +282,14 @@ func runWay(ctx context.Context, cfg Config, n int, w way, operatorBin string, p
 		return nil, err
 	}
 	res.Writes = countWrites(scale.Between(ws, t0, end))
-	res.OperatorObjects = lastObjectWrite(scale.Between(ws, t0, end), "operator", t0)
+	res.OperatorObjects = lastObjectWrite(scale.Between(ws, t0, end), map[bool]string{false: "operator", true: "raw writer"}[w.raw], t0)
 	return res, nil
 }
 
 // wayVerdicts are the statuses a way waits for.
 func wayVerdicts(w way, n int) []verdict {
 	eg := envoygateway.ControllerName
-	if !w.operator {
+	if !w.generated() {
 		return []verdict{{name: "accepted", want: 3 * n, match: func(kind string, u *unstructured.Unstructured) bool {
 			switch kind {
 			case "HTTPRoute", "BackendTrafficPolicy", "EnvoyExtensionPolicy":
@@ -263,6 +297,20 @@ func wayVerdicts(w way, n int) []verdict {
 			}
 			return false
 		}}}
+	}
+	generatedAccepted := verdict{name: "accepted", want: map[bool]int{false: 4 * n, true: 3 * n}[w.matched], match: func(kind string, u *unstructured.Unstructured) bool {
+		switch kind {
+		case "HTTPRoute", "BackendTrafficPolicy", "EnvoyExtensionPolicy":
+			return generated(u) && accepted(u, eg)
+		case "Backend":
+			return generated(u) && accepted(u, "")
+		}
+		return false
+	}}
+	if w.raw {
+		// The raw writer writes each status once, before Envoy Gateway's verdicts: no status of
+		// ours to wait for.
+		return []verdict{generatedAccepted}
 	}
 	return []verdict{
 		{name: "our status", want: 2 * n, match: func(kind string, u *unstructured.Unstructured) bool {
@@ -275,15 +323,7 @@ func wayVerdicts(w way, n int) []verdict {
 			return false
 		}},
 		// Plaintext to the picker needs no Backend.
-		{name: "accepted", want: map[bool]int{false: 4 * n, true: 3 * n}[w.matched], match: func(kind string, u *unstructured.Unstructured) bool {
-			switch kind {
-			case "HTTPRoute", "BackendTrafficPolicy", "EnvoyExtensionPolicy":
-				return generated(u) && accepted(u, eg)
-			case "Backend":
-				return generated(u) && accepted(u, "")
-			}
-			return false
-		}},
+		generatedAccepted,
 	}
 }
 
@@ -292,7 +332,7 @@ func wayVerdicts(w way, n int) []verdict {
 // each pool's model-server endpoint ("ip:port").
 func setUp(ctx context.Context, e *env, n int, w way) ([]string, error) {
 	shared, perPool := prerequisites(n)
-	if w.operator {
+	if w.generated() {
 		shared = append(shared, operatorGateway(w.matched)...)
 	} else {
 		shared = append(shared, handGateway()...)

@@ -32,6 +32,8 @@ func writer(user string) string {
 		return "kwok"
 	case user == "admin":
 		return "harness"
+	case user == rawUser:
+		return "raw writer"
 	}
 	return user
 }

@@ -66,6 +66,17 @@ func Expect(ctx context.Context, c client.Client) (*Expected, error) {
 	return build(snap)
 }
 
+// ListSnapshot lists the inputs from the API server into a translate.Snapshot, as Expect does,
+// for a caller that completes it (Snapshot.Add, e.g. objects as their creation returned them)
+// before translating it with ExpectOf.
+func ListSnapshot(ctx context.Context, c client.Client) (*translate.Snapshot, error) {
+	return listSnapshot(ctx, c)
+}
+
+// ExpectOf translates snap as Expect translates what it lists. snap is the Expected's afterwards
+// (the generated objects are added to it): it must not be translated again.
+func ExpectOf(snap *translate.Snapshot) (*Expected, error) { return build(snap) }
+
 // build translates snap. The generated objects the snapshot holds (Gateways, HTTPRoutes,
 // policies) go into it too, as the operator would have written them, and it is translated again:
 // the user's statuses mirror Envoy Gateway's verdicts on them. Without Envoy Gateway nobody
