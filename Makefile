@@ -99,11 +99,11 @@ BENCH_E2E_OPERATOR_ARGS ?=
 BENCH_E2E_MATCHED ?= 0
 
 .PHONY: test-bench-e2e
-test-bench-e2e: ## The end-to-end benchmark at 10 pools (root needed; ~70 s): asserts that every phase completes, never a time.
+test-bench-e2e: ## The end-to-end benchmark at 10 pools (root needed; ~95 s): asserts that every phase completes, never a time.
 	go test -tags benche2e -run '^TestBenchE2ESmall$$' -count=1 -v -timeout 10m ./test/benche2e/
 
 .PHONY: bench-e2e
-bench-e2e: ## End-to-end benchmark (root needed): BENCH_E2E_N pools by hand and through the operator, to routes in Envoy Gateway's xDS; prints the table of docs/performance.md.
+bench-e2e: ## End-to-end benchmark (root needed): BENCH_E2E_N pools by hand, through the operator and by a raw writer with Envoy Gateway, to routes in Envoy Gateway's xDS; prints the table of docs/performance.md.
 	BENCH_E2E_N=$(BENCH_E2E_N) BENCH_E2E_DIR=$(BENCH_E2E_DIR) BENCH_E2E_PROFILE=$(BENCH_E2E_PROFILE) \
 		BENCH_E2E_OPERATOR_ARGS="$(BENCH_E2E_OPERATOR_ARGS)" BENCH_E2E_MATCHED=$(BENCH_E2E_MATCHED) go test -tags benche2e -run '^TestBenchE2E$$' -count=1 -v -timeout 0 ./test/benche2e/
 
