@@ -97,6 +97,7 @@ BENCH_E2E_DIR ?= $(CURDIR)/tmp/bench-e2e
 BENCH_E2E_PROFILE ?= 0
 BENCH_E2E_OPERATOR_ARGS ?=
 BENCH_E2E_MATCHED ?= 0
+BENCH_E2E_FLOOR_EG_WRITERS ?= 1
 
 .PHONY: test-bench-e2e
 test-bench-e2e: ## The end-to-end benchmark at 10 pools (root needed; ~95 s): asserts that every phase completes, never a time.
@@ -105,7 +106,7 @@ test-bench-e2e: ## The end-to-end benchmark at 10 pools (root needed; ~95 s): as
 .PHONY: bench-e2e
 bench-e2e: ## End-to-end benchmark (root needed): BENCH_E2E_N pools by hand, through the operator and by a raw writer with Envoy Gateway, to routes in Envoy Gateway's xDS; prints the table of docs/performance.md.
 	BENCH_E2E_N=$(BENCH_E2E_N) BENCH_E2E_DIR=$(BENCH_E2E_DIR) BENCH_E2E_PROFILE=$(BENCH_E2E_PROFILE) \
-		BENCH_E2E_OPERATOR_ARGS="$(BENCH_E2E_OPERATOR_ARGS)" BENCH_E2E_MATCHED=$(BENCH_E2E_MATCHED) go test -tags benche2e -run '^TestBenchE2E$$' -count=1 -v -timeout 0 ./test/benche2e/
+		BENCH_E2E_OPERATOR_ARGS="$(BENCH_E2E_OPERATOR_ARGS)" BENCH_E2E_MATCHED=$(BENCH_E2E_MATCHED) BENCH_E2E_FLOOR_EG_WRITERS=$(BENCH_E2E_FLOOR_EG_WRITERS) go test -tags benche2e -run '^TestBenchE2E$$' -count=1 -v -timeout 0 ./test/benche2e/
 
 # The translation's fuzz targets (controllers/translate/fuzz_test.go); go test runs their seeds
 # and saved inputs (testdata/fuzz/) as ordinary tests. A failing input is written to

@@ -34,11 +34,15 @@ type Config struct {
 	// the endpoint picker, no health checks, no retries), to tell what the operator's defaults
 	// cost from what its way of generating does (BENCH_E2E_MATCHED=1).
 	Matched bool
+	// FloorEGWriters is the number of raw writers of the floor under Envoy Gateway
+	// (BENCH_E2E_FLOOR_EG_WRITERS, default 1: one sequential writer, as the quiet floor's; e.g.
+	// 4, the operator's concurrent reconciles per controller, each writer a share of the pools).
+	FloorEGWriters int
 }
 
 // ConfigFromEnv reads the BENCH_E2E_* variables; dir is the default of BENCH_E2E_DIR.
 func ConfigFromEnv(dir string) (Config, error) {
-	c := Config{Pools: []int{100, 300, 1000}, Dir: dir, Writers: 8, GoMemoryLimit: "115Mi", ProfileSeconds: 30}
+	c := Config{Pools: []int{100, 300, 1000}, Dir: dir, Writers: 8, GoMemoryLimit: "115Mi", ProfileSeconds: 30, FloorEGWriters: 1}
 	if v := os.Getenv("BENCH_E2E_N"); v != "" {
 		c.Pools = nil
 		for _, f := range strings.Split(v, ",") {
@@ -75,6 +79,13 @@ func ConfigFromEnv(dir string) (Config, error) {
 			return c, fmt.Errorf("BENCH_E2E_PROFILE_SECONDS=%q: want a positive integer", v)
 		}
 		c.ProfileSeconds = n
+	}
+	if v := os.Getenv("BENCH_E2E_FLOOR_EG_WRITERS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return c, fmt.Errorf("BENCH_E2E_FLOOR_EG_WRITERS=%q: want a positive integer", v)
+		}
+		c.FloorEGWriters = n
 	}
 	c.OperatorArgs = strings.Fields(os.Getenv("BENCH_E2E_OPERATOR_ARGS"))
 	switch v := os.Getenv("BENCH_E2E_MATCHED"); v {

@@ -4,6 +4,8 @@ package benche2e
 
 import (
 	"context"
+	"errors"
+	"sync"
 	"time"
 
 	"k8s.io/client-go/rest"
@@ -32,8 +34,9 @@ type rawResult struct {
 	// way); Compute that of translating them into what to write (the operator's translation,
 	// test/scale); RawWrites that of the writes, one request at a time (scale.RawWrite).
 	UserWrites, Compute, RawWrites time.Duration
-	// Objects and Statuses are the numbers of generated objects and statuses written.
-	Objects, Statuses int
+	// Objects and Statuses are the numbers of generated objects and statuses written, by
+	// Writers raw writers side by side (1: one sequential writer).
+	Objects, Statuses, Writers int
 }
 
 // prepareRaw writes, as the raw writer, what the operator would have written for the Gateway
@@ -80,9 +83,10 @@ func (r *rawWay) settle(ctx context.Context, c client.Client) error {
 // write is the raw writer on the clock, once the user's objects are created (created holds them
 // as their creation returned them): it translates the inputs with them and writes, one request
 // at a time, what the operator would write for the pools: the generated objects, then the
-// statuses of the user's routes, pools and Gateway.
-func (r *rawWay) write(ctx context.Context, created [][]client.Object) (rawResult, error) {
-	var res rawResult
+// statuses of the user's routes, pools and Gateway. With writers > 1, that many raw writers
+// write side by side, each the items of a share of the pools in the same order.
+func (r *rawWay) write(ctx context.Context, created [][]client.Object, writers int) (rawResult, error) {
+	res := rawResult{Writers: max(writers, 1)}
 	start := time.Now()
 	for _, objs := range created {
 		for _, obj := range objs {
@@ -102,6 +106,19 @@ func (r *rawWay) write(ctx context.Context, created [][]client.Object) (rawResul
 		}
 	}
 	res.Compute = time.Since(start)
-	res.RawWrites, err = scale.RawWrite(ctx, r.cfg, pools)
-	return res, err
+	if writers <= 1 {
+		res.RawWrites, err = scale.RawWrite(ctx, r.cfg, pools)
+		return res, err
+	}
+	// Side by side, each writer a share of the pools, as the operator's concurrent reconciles.
+	start = time.Now()
+	shares := pools.Shards(writers)
+	errs := make([]error, len(shares))
+	var wg sync.WaitGroup
+	for i, share := range shares {
+		wg.Go(func() { _, errs[i] = scale.RawWrite(ctx, r.cfg, share) })
+	}
+	wg.Wait()
+	res.RawWrites = time.Since(start)
+	return res, errors.Join(errs...)
 }

@@ -34,7 +34,7 @@ func TestBenchE2E(t *testing.T) {
 // asserts what must hold at any scale (every phase completes, every pool is served, each
 // way wrote what it must), never a time.
 func TestBenchE2ESmall(t *testing.T) {
-	run(t, Config{Pools: []int{10}, Dir: t.TempDir(), Writers: 8, GoMemoryLimit: "115Mi"})
+	run(t, Config{Pools: []int{10}, Dir: t.TempDir(), Writers: 8, GoMemoryLimit: "115Mi", FloorEGWriters: 1})
 }
 
 func run(t *testing.T, cfg Config) {

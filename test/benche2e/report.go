@@ -18,7 +18,7 @@ func Table(rs []*Result) string {
 		hz, oz := h.Size.total()/r.Pools, o.Size.total()/r.Pools
 		feg, fegRatio := "–", "–"
 		if r.FloorEG != nil {
-			feg, fegRatio = secs(r.FloorEG.XDS), fmt.Sprintf("%.2f×", o.XDS.Seconds()/r.FloorEG.XDS.Seconds())
+			feg, fegRatio = secs(r.FloorEG.XDS)+r.FloorEG.Raw.writersNote(), fmt.Sprintf("%.2f×", o.XDS.Seconds()/r.FloorEG.XDS.Seconds())
 		}
 		fmt.Fprintf(&b, "| %d | %.1f s | %.1f s | %.2f× | %.1f s | %.2f× | %s | %s | %.1f / %.1f s (%.2f×) | %s / %s (%.2f×) | %.1f s / %s | %s / %s (%.2f×) | %.2f / %.2f s | %.1f / %.1f |\n",
 			r.Pools, h.XDS.Seconds(), o.XDS.Seconds(), o.XDS.Seconds()/h.XDS.Seconds(),
@@ -46,8 +46,8 @@ func FloorEGTable(rs []*Result) string {
 			b.WriteString("\n| N pools | quiet floor | floor under EG | operator | floor under EG / quiet floor | operator / floor under EG | operator − floor under EG | raw writer quiet / under EG (per write) | EG CPU hand / floor under EG / operator | API writes per pool floor under EG / operator |\n|---|---|---|---|---|---|---|---|---|---|\n")
 		}
 		o := r.Operator
-		fmt.Fprintf(&b, "| %d | %.1f s | %.1f s | %.1f s | %.2f× | %.2f× | %.1f s | %.1f / %.1f s (%.1f / %.1f ms, %.2f×) | %.1f / %.1f / %.1f s | %.1f / %.1f |\n",
-			r.Pools, r.FloorSeconds(), f.XDS.Seconds(), o.XDS.Seconds(),
+		fmt.Fprintf(&b, "| %d | %.1f s | %.1f s%s | %.1f s | %.2f× | %.2f× | %.1f s | %.1f / %.1f s (%.1f / %.1f ms, %.2f×) | %.1f / %.1f / %.1f s | %.1f / %.1f |\n",
+			r.Pools, r.FloorSeconds(), f.XDS.Seconds(), f.Raw.writersNote(), o.XDS.Seconds(),
 			f.XDS.Seconds()/r.FloorSeconds(), o.XDS.Seconds()/f.XDS.Seconds(), o.XDS.Seconds()-f.XDS.Seconds(),
 			r.Floor.RawWrites.Seconds(), f.Raw.RawWrites.Seconds(), perWrite(r.Floor.RawWrites, r.Floor.Objects+r.Floor.Statuses),
 			perWrite(f.Raw.RawWrites, f.Raw.Objects+f.Raw.Statuses),
@@ -56,6 +56,14 @@ func FloorEGTable(rs []*Result) string {
 			float64(f.Writes.total(""))/float64(r.Pools), float64(o.Writes.total(""))/float64(r.Pools))
 	}
 	return b.String()
+}
+
+// writersNote names the raw writers of the floor under Envoy Gateway when there are several.
+func (r rawResult) writersNote() string {
+	if r.Writers <= 1 {
+		return ""
+	}
+	return fmt.Sprintf(" (%d writers)", r.Writers)
 }
 
 // perWrite is the mean time of one of n writes that took d, in milliseconds.
@@ -106,8 +114,8 @@ func Details(rs []*Result) string {
 			x := w.res
 			fmt.Fprintf(&b, "- %s: last write %.1f s", w.name, x.LastWrite.Seconds())
 			if raw := x.Raw; raw.Objects > 0 {
-				fmt.Fprintf(&b, " (user objects %.1f s, %d writers; translating them %.2f s; then %d generated objects and %d statuses by the raw writer %.1f s, %.1f ms per write against %.1f ms on the quiet floor's API server), the raw writer's last generated object %.1f s",
-					raw.UserWrites.Seconds(), r.writers, raw.Compute.Seconds(), raw.Objects, raw.Statuses, raw.RawWrites.Seconds(),
+				fmt.Fprintf(&b, " (user objects %.1f s, %d writers; translating them %.2f s; then %d generated objects and %d statuses by %d raw writer(s) %.1f s, %.1f ms per write against %.1f ms on the quiet floor's API server), the raw writer's last generated object %.1f s",
+					raw.UserWrites.Seconds(), r.writers, raw.Compute.Seconds(), raw.Objects, raw.Statuses, raw.Writers, raw.RawWrites.Seconds(),
 					perWrite(raw.RawWrites, raw.Objects+raw.Statuses), perWrite(r.Floor.RawWrites, r.Floor.Objects+r.Floor.Statuses),
 					x.OperatorObjects.Seconds())
 			}

@@ -206,7 +206,7 @@ func runWay(ctx context.Context, cfg Config, n int, w way, operatorBin string, p
 	}
 	res.LastWrite = last.Sub(t0)
 	if rw != nil {
-		raw, err := rw.write(ctx, perPool)
+		raw, err := rw.write(ctx, perPool, cfg.FloorEGWriters)
 		if err != nil {
 			return nil, err
 		}

@@ -299,3 +299,18 @@ func (e *Expected) ChangedSince(prev *Expected) []Item {
 	}
 	return out
 }
+
+// Shards splits e's items among k writers by pool (pool i's items to writer i mod k, the
+// shared ones to the first), each share in e's order: what k raw writers write side by side.
+func (e *Expected) Shards(k int) []*Expected {
+	items := make([][]Item, k)
+	for _, it := range e.Items {
+		s := max(poolIndex(it, e), 0) % k
+		items[s] = append(items[s], it)
+	}
+	out := make([]*Expected, k)
+	for i := range items {
+		out[i] = e.Only(items[i])
+	}
+	return out
+}
