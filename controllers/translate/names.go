@@ -37,12 +37,15 @@ func CompoundName(prefix string, parts []string, suffix string) string {
 	return hashedName(prefix, append(append([]string{}, parts...), suffix), parts)
 }
 
-// hashedName is prefix and the readable parts joined with "-" (sanitized, cut to fit), then
-// "-" and a hash of hashed, which holds every input that tells two objects apart.
+// hashedName is prefix (if any) and the readable parts joined with "-" (sanitized, cut to
+// fit), then "-" and a hash of hashed, which holds every input that tells two objects apart.
 func hashedName(prefix string, readable, hashed []string) string {
 	sum := sha256.Sum256([]byte(strings.Join(hashed, "/")))
 	tag := hex.EncodeToString(sum[:])[:hashLength]
-	name := sanitize(strings.Join(append([]string{prefix}, readable...), "-"))
+	if prefix != "" {
+		readable = append([]string{prefix}, readable...)
+	}
+	name := sanitize(strings.Join(readable, "-"))
 	keep := maxNameLength - hashLength - 1
 	if len(name) > keep {
 		name = strings.TrimRight(name[:keep], "-")

@@ -93,8 +93,8 @@ func PolicyName(pool *giev1.InferencePool, routeNamespace, class, routeKind stri
 }
 
 // poolPolicyName is PolicyName for rules where the user's policies carried names (their
-// holders' key): "ipool-", the pool's name (namespace-qualified when the routes are elsewhere),
-// and a hash of every input that tells two groups of rules apart. Short, because Envoy Gateway
+// holders' key): the pool's name (namespace-qualified when the routes are elsewhere) and a
+// hash of every input that tells two groups of rules apart. Short, because Envoy Gateway
 // repeats an EnvoyExtensionPolicy's name about ten times per pool in the configuration every
 // Envoy holds (filter, per-route config, the picker's cluster and its endpoints:
 // docs/performance.md#what-makes-the-operators-xds-larger).
@@ -104,7 +104,7 @@ func poolPolicyName(pool *giev1.InferencePool, routeNamespace, class, routeKind,
 		readable = []string{pool.Namespace, pool.Name}
 	}
 	// The policy lives in routeNamespace: what tells it apart there is the rest.
-	return hashedName("ipool", readable, append(readable, class, routeKind, carried, strconv.Itoa(chunk)))
+	return hashedName("", readable, append(readable, class, routeKind, carried, strconv.Itoa(chunk)))
 }
 
 // policyMeta is the metadata of a policy of pool in g's namespace: owned by the pool when it
