@@ -3,7 +3,9 @@ package controllers
 import (
 	"context"
 	"strings"
+	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
@@ -75,8 +77,18 @@ func (r *CopiedRouteReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		b.snap.Add(generated)
 	}
 	var res translate.RouteResult
+	var wait time.Duration
 	if route.GetDeletionTimestamp().IsZero() {
 		res = translate.ForCopiedRoute(b.snap, r.Kind, route)
+		if r.Kind.ReachesPools() {
+			if wait, err = waitForShadowServices(ctx, r.Client, b.snap, route, found, time.Now()); err != nil {
+				return ctrl.Result{}, err
+			}
+			if wait > 0 {
+				// No copy exists yet (so none is pruned); the route's status says Pending.
+				res.Objects = nil
+			}
+		}
 	}
 	keep, retry, err := writepath.EnsureAll(ctx, r.Applier, r.Recorder, route, res.Objects)
 	if err != nil {
@@ -95,7 +107,7 @@ func (r *CopiedRouteReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 			r.Recorder.Eventf(route, nil, eventType(e.Type), e.Reason, "Reconcile", "%s", e.Message)
 		}
 	}
-	return ctrl.Result{RequeueAfter: retry}, err
+	return ctrl.Result{RequeueAfter: sooner(retry, wait)}, err
 }
 
 // SetupWithManager watches the user's routes of the kind, their generated copies, and what
@@ -111,7 +123,8 @@ func (r *CopiedRouteReconciler) SetupWithManager(mgr ctrl.Manager) (controller.C
 		Watches(&gwapiv1.GatewayClass{}, handler.EnqueueRequestsFromMapFunc(r.routesOnGateways)).
 		Watches(&v1alpha1.InferenceGatewayParameters{}, handler.EnqueueRequestsFromMapFunc(r.routesOnGateways))
 	if r.Kind.ReachesPools() {
-		b = b.Watches(&gwapiv1beta1.ReferenceGrant{}, handler.EnqueueRequestsFromMapFunc(r.routesOfGrant))
+		b = b.Watches(&gwapiv1beta1.ReferenceGrant{}, handler.EnqueueRequestsFromMapFunc(r.routesOfGrant)).
+			Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(routesOfShadowService(r.routesOfPool)), builder.WithPredicates(shadowServiceCreated))
 	}
 	return b.Build(r)
 }

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -51,8 +52,17 @@ func (r *HTTPRouteReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		return ctrl.Result{}, err
 	}
 	var res translate.RouteResult
+	var wait time.Duration
 	if route.DeletionTimestamp.IsZero() {
 		res = translate.ForRoute(b.snap, route)
+		generated := types.NamespacedName{Namespace: route.Namespace, Name: translate.GeneratedRouteName(route.Name)}
+		if wait, err = waitForShadowServices(ctx, r.Client, b.snap, route, b.snap.HTTPRoute(generated) != nil, time.Now()); err != nil {
+			return ctrl.Result{}, err
+		}
+		if wait > 0 {
+			// No generated route exists yet (so none is pruned); the route's status says Pending.
+			res.Objects = nil
+		}
 	}
 	keep, retry, err := writepath.EnsureAll(ctx, r.Applier, r.Recorder, route, res.Objects)
 	if err != nil {
@@ -68,7 +78,7 @@ func (r *HTTPRouteReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 			r.Recorder.Eventf(route, nil, eventType(e.Type), e.Reason, "Reconcile", "%s", e.Message)
 		}
 	}
-	return ctrl.Result{RequeueAfter: retry}, err
+	return ctrl.Result{RequeueAfter: sooner(retry, wait)}, err
 }
 
 func eventType(t string) string {
@@ -90,6 +100,7 @@ func (r *HTTPRouteReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&v1alpha1.InferenceGatewayParameters{}, handler.EnqueueRequestsFromMapFunc(r.routesOfParameters)).
 		Watches(&giev1.InferencePool{}, handler.EnqueueRequestsFromMapFunc(r.routesOfPool), builder.WithPredicates(inputChanged)).
 		Watches(&gwapiv1beta1.ReferenceGrant{}, handler.EnqueueRequestsFromMapFunc(r.routesOfGrant)).
+		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(routesOfShadowService(r.routesOfPool)), builder.WithPredicates(shadowServiceCreated)).
 		Complete(r)
 }
 

@@ -226,3 +226,26 @@ func (s *Snapshot) PoolRouteObjects(pool types.NamespacedName) []client.Object {
 	}
 	return out
 }
+
+// UsablePools lists the pools the rules of the user's route (of a kind in PoolRouteKinds) send
+// traffic to: existing, permitted and fit for the kind, without duplicates.
+func (s *Snapshot) UsablePools(route client.Object) []types.NamespacedName {
+	var r poolRoute
+	switch o := route.(type) {
+	case *gwapiv1.HTTPRoute:
+		r = httpPoolRoute(o)
+	case *gwapiv1.GRPCRoute:
+		r = grpcPoolRoute(o)
+	default:
+		return nil
+	}
+	var out []types.NamespacedName
+	for i := range r.ruleRefs {
+		for _, nn := range r.rulePools(s, i) {
+			if !containsNN(out, nn) {
+				out = append(out, nn)
+			}
+		}
+	}
+	return out
+}
