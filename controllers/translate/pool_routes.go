@@ -104,13 +104,19 @@ func (r poolRoute) poolRefs() []types.NamespacedName {
 	var out []types.NamespacedName
 	for _, refs := range r.ruleRefs {
 		for _, ref := range refs {
-			if !IsPoolRef(ref) {
-				continue
-			}
-			nn := types.NamespacedName{Namespace: RefNamespace(ref, r.namespace()), Name: string(ref.Name)}
-			if !containsNN(out, nn) {
-				out = append(out, nn)
-			}
+			out = addPoolRef(out, ref, r.namespace())
+		}
+	}
+	return out
+}
+
+// multiPoolWarnings are the MultiplePoolsInRule warnings of the route's rules that split
+// traffic across several usable pools.
+func (r poolRoute) multiPoolWarnings(s *Snapshot) []Event {
+	var out []Event
+	for i := range r.ruleRefs {
+		if pools := r.rulePools(s, i); len(pools) > 1 {
+			out = append(out, Event{Type: "Warning", Reason: "MultiplePoolsInRule", Message: multiPoolMessage(r, r.ruleNames[i], pools)})
 		}
 	}
 	return out

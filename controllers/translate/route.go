@@ -84,13 +84,7 @@ func ForRoute(s *Snapshot, route *gwapiv1.HTTPRoute) RouteResult {
 		res.Objects = []client.Object{generated}
 	}
 	res.Parents = RouteParents(s, route, generated)
-	for i, rule := range route.Spec.Rules {
-		if pools := rulePools(s, route, rule); len(pools) > 1 {
-			res.Events = append(res.Events, Event{Type: "Warning", Reason: "MultiplePoolsInRule",
-				Message: multiPoolMessage(httpPoolRoute(route), RuleNames(route)[i], pools)})
-		}
-	}
-	res.Events = append(res.Events, warnings...)
+	res.Events = append(httpPoolRoute(route).multiPoolWarnings(s), warnings...)
 	return res
 }
 

@@ -51,12 +51,7 @@ func ForCopiedRoute(s *Snapshot, k *CopiedRouteKind, route client.Object) RouteR
 		}
 	}
 	if r, ok := route.(*gwapiv1.GRPCRoute); ok {
-		pr := grpcPoolRoute(r)
-		for i := range pr.ruleRefs {
-			if pools := pr.rulePools(s, i); len(pools) > 1 {
-				res.Events = append(res.Events, Event{Type: "Warning", Reason: "MultiplePoolsInRule", Message: multiPoolMessage(pr, pr.ruleNames[i], pools)})
-			}
-		}
+		res.Events = grpcPoolRoute(r).multiPoolWarnings(s)
 	}
 	res.Events = append(res.Events, events...)
 	res.Parents = mirroredParents(s, in)

@@ -25,24 +25,29 @@ func RefNamespace(ref gwapiv1.BackendObjectReference, routeNamespace string) str
 	return routeNamespace
 }
 
-// PoolRefs lists the InferencePools a route's rules name, in rule order, without duplicates.
-// Cross-namespace refs are listed whether or not a ReferenceGrant allows them.
+// PoolRefs lists the InferencePools an HTTPRoute's rules name, in rule order, without
+// duplicates. Cross-namespace refs are listed whether or not a ReferenceGrant allows them.
 func PoolRefs(route *gwapiv1.HTTPRoute) []types.NamespacedName {
 	var out []types.NamespacedName
-	seen := map[types.NamespacedName]bool{}
 	for _, rule := range route.Spec.Rules {
 		for _, br := range rule.BackendRefs {
-			if !IsPoolRef(br.BackendObjectReference) {
-				continue
-			}
-			nn := types.NamespacedName{Namespace: RefNamespace(br.BackendObjectReference, route.Namespace), Name: string(br.Name)}
-			if !seen[nn] {
-				seen[nn] = true
-				out = append(out, nn)
-			}
+			out = addPoolRef(out, br.BackendObjectReference, route.Namespace)
 		}
 	}
 	return out
+}
+
+// addPoolRef appends to out the pool ref (a backendRef of a route in routeNamespace) names,
+// unless it names no pool or out has it.
+func addPoolRef(out []types.NamespacedName, ref gwapiv1.BackendObjectReference, routeNamespace string) []types.NamespacedName {
+	if !IsPoolRef(ref) {
+		return out
+	}
+	nn := types.NamespacedName{Namespace: RefNamespace(ref, routeNamespace), Name: string(ref.Name)}
+	if containsNN(out, nn) {
+		return out
+	}
+	return append(out, nn)
 }
 
 // ReferencePermitted tells whether an object of kind fromKind in fromNamespace may reference
@@ -96,34 +101,6 @@ func (s *Snapshot) usablePool(kind, ns string, nn types.NamespacedName) *giev1.I
 		return p
 	}
 	return nil
-}
-
-// RoutesUsingPool lists the HTTPRoutes on our Gateways whose rules reference pool with
-// permission, sorted by namespace and name.
-func (s *Snapshot) RoutesUsingPool(pool types.NamespacedName) []*gwapiv1.HTTPRoute {
-	var out []*gwapiv1.HTTPRoute
-	for _, r := range s.poolRoutesUsing(pool) {
-		if route, ok := r.obj.(*gwapiv1.HTTPRoute); ok {
-			out = append(out, route)
-		}
-	}
-	return out
-}
-
-// rulePools lists the usable pools a rule of an HTTPRoute references (existing, permitted), in
-// order.
-func rulePools(s *Snapshot, route *gwapiv1.HTTPRoute, rule gwapiv1.HTTPRouteRule) []types.NamespacedName {
-	var out []types.NamespacedName
-	for _, br := range rule.BackendRefs {
-		if !IsPoolRef(br.BackendObjectReference) {
-			continue
-		}
-		nn := types.NamespacedName{Namespace: RefNamespace(br.BackendObjectReference, route.Namespace), Name: string(br.Name)}
-		if s.usablePool("HTTPRoute", route.Namespace, nn) != nil && !containsNN(out, nn) {
-			out = append(out, nn)
-		}
-	}
-	return out
 }
 
 func containsNN(list []types.NamespacedName, nn types.NamespacedName) bool {
