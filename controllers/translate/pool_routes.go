@@ -216,7 +216,7 @@ func poolFitsKind(pool *giev1.InferencePool, kind string) bool {
 func PoolRefsOf(route client.Object) []types.NamespacedName {
 	switch r := route.(type) {
 	case *gwapiv1.HTTPRoute:
-		return httpPoolRoute(r).poolRefs()
+		return PoolRefs(r)
 	case *gwapiv1.GRPCRoute:
 		return grpcPoolRoute(r).poolRefs()
 	}
