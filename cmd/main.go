@@ -43,7 +43,9 @@ func main() {
 	flag.DurationVar(&renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "How long the leader keeps retrying to renew the Lease before it gives up leadership and exits; shorter than the lease duration.")
 	flag.DurationVar(&retryPeriod, "leader-elect-retry-period", 2*time.Second, "How often replicas try to acquire or renew the Lease.")
 	flag.StringVar(&opts.ClusterDomain, "cluster-domain", "cluster.local", "The cluster's DNS suffix, used for the endpoint picker's FQDN.")
-	flag.IntVar(&maxConcurrent, "max-concurrent-reconciles", controllers.DefaultMaxConcurrentReconciles, "How many objects of each kind (routes, pools, Gateways, policies) are reconciled at once.")
+	flag.IntVar(&maxConcurrent, "max-concurrent-reconciles", controllers.DefaultMaxConcurrentReconciles, "How many objects of each kind (routes, Gateways, policies) are reconciled at once; pools have their own flag.")
+	flag.IntVar(&opts.MaxConcurrentPoolReconciles, "max-concurrent-pool-reconciles", controllers.DefaultMaxConcurrentPoolReconciles, "How many InferencePools are reconciled at once; a pool's reconcile applies several objects one after another.")
+	flag.DurationVar(&opts.FirstStatusWait, "first-status-wait", controllers.DefaultFirstStatusWait, "How long a new route or InferencePool goes without a status while Envoy Gateway has not judged it yet, so that its first status is the verdict; 0 writes Pending at once.")
 	flag.StringVar(&opts.DefaultEnvoyGatewayClass, "envoy-gateway-class", "eg", "Envoy Gateway GatewayClass used by a GatewayClass without parameters.")
 	flag.StringVar(&goMemLimit, "go-memory-limit", "auto", "The Go runtime's soft memory limit, so that garbage is collected before the container's memory limit is reached: auto (45% of the container's memory limit, if it has one), off, or a quantity such as 200Mi. GOMEMLIMIT in the environment wins.")
 	zapOpts := zap.Options{}

@@ -85,7 +85,7 @@ func (r *CopiedRouteReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 				return ctrl.Result{}, err
 			}
 			if wait > 0 {
-				// No copy exists yet (so none is pruned); the route's status says Pending.
+				// No copy exists yet (so none is pruned).
 				res.Objects = nil
 			}
 		}
@@ -97,7 +97,11 @@ func (r *CopiedRouteReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	if err := r.Applier.PruneAll(ctx, lists, src, keep); err != nil {
 		return ctrl.Result{}, err
 	}
-	wrote, err := r.Status.WriteParents(ctx, route, status, res.Parents)
+	hold := holdFirstStatus(route, hasOurRouteEntry(status.Parents), translate.RouteParentsPendingOnly(res.Parents), r.Options.FirstStatusWait, time.Now())
+	wrote := false
+	if hold == 0 {
+		wrote, err = r.Status.WriteParents(ctx, route, status, res.Parents)
+	}
 	if apierrors.IsNotFound(err) {
 		return ctrl.Result{}, nil
 	}
@@ -107,7 +111,7 @@ func (r *CopiedRouteReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 			r.Recorder.Eventf(route, nil, eventType(e.Type), e.Reason, "Reconcile", "%s", e.Message)
 		}
 	}
-	return ctrl.Result{RequeueAfter: sooner(retry, wait)}, err
+	return ctrl.Result{RequeueAfter: sooner(sooner(retry, wait), hold)}, err
 }
 
 // SetupWithManager watches the user's routes of the kind, their generated copies, and what

@@ -60,7 +60,7 @@ func (r *HTTPRouteReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 			return ctrl.Result{}, err
 		}
 		if wait > 0 {
-			// No generated route exists yet (so none is pruned); the route's status says Pending.
+			// No generated route exists yet (so none is pruned).
 			res.Objects = nil
 		}
 	}
@@ -71,14 +71,18 @@ func (r *HTTPRouteReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	if err := r.Applier.PruneAll(ctx, routePruneLists, src, keep); err != nil {
 		return ctrl.Result{}, err
 	}
-	wrote, err := r.Status.WriteRouteParents(ctx, route, res.Parents)
+	hold := holdFirstStatus(route, hasOurRouteEntry(route.Status.Parents), translate.RouteParentsPendingOnly(res.Parents), r.Options.FirstStatusWait, time.Now())
+	wrote := false
+	if hold == 0 {
+		wrote, err = r.Status.WriteRouteParents(ctx, route, res.Parents)
+	}
 	if wrote {
 		// Warnings go out when the verdict changes, not on every reconcile.
 		for _, e := range res.Events {
 			r.Recorder.Eventf(route, nil, eventType(e.Type), e.Reason, "Reconcile", "%s", e.Message)
 		}
 	}
-	return ctrl.Result{RequeueAfter: sooner(retry, wait)}, err
+	return ctrl.Result{RequeueAfter: sooner(sooner(retry, wait), hold)}, err
 }
 
 func eventType(t string) string {

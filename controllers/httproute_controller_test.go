@@ -52,8 +52,9 @@ func TestRouteTranslatedAndStatusesFollowEnvoyGateway(t *testing.T) {
 		return nil
 	})
 
-	// Before EG speaks: Pending route, pool not accepted yet.
+	// Before EG speaks: Pending route and pool.
 	waitRouteCondition(t, route, "gw", "Accepted", metav1.ConditionUnknown, "Pending")
+	waitPoolCondition(t, pool, ns, "gw", "Accepted", metav1.ConditionUnknown, translate.PoolReasonPending)
 
 	egJudgesRoute(t, ns, route.Name, metav1.ConditionTrue, metav1.ConditionTrue)
 	eventually(t, func() error {

@@ -90,8 +90,11 @@ func (r *InferencePoolReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	if again > 0 && (retry == 0 || again < retry) {
 		retry = again
 	}
-	_, err = r.Status.WritePoolParents(ctx, pool, res.Parents)
-	return ctrl.Result{RequeueAfter: retry}, err
+	hold := holdFirstStatus(pool, hasOurPoolEntry(pool.Status.Parents), translate.PoolParentsPendingOnly(res.Parents), r.Options.FirstStatusWait, time.Now())
+	if hold == 0 {
+		_, err = r.Status.WritePoolParents(ctx, pool, res.Parents)
+	}
+	return ctrl.Result{RequeueAfter: sooner(retry, hold)}, err
 }
 
 // snapshot reads what the pool's translation needs: the routes referencing it (with their
@@ -215,7 +218,7 @@ func (r *InferencePoolReconciler) SetupWithManager(mgr ctrl.Manager) (controller
 	for _, obj := range []client.Object{&egv1a1.BackendTrafficPolicy{}, &egv1a1.EnvoyExtensionPolicy{}} {
 		b = b.Watches(obj, handler.EnqueueRequestsFromMapFunc(r.poolsOfPolicy), builder.WithPredicates(notGenerated, inputChanged))
 	}
-	return b.Build(r)
+	return b.WithOptions(controller.Options{MaxConcurrentReconciles: r.Options.MaxConcurrentPoolReconciles}).Build(r)
 }
 
 // watchBackendTLSPolicies adds the watch on the BackendTLSPolicies generated for TLS mode Verify.

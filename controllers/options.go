@@ -16,6 +16,13 @@ type Options struct {
 	// PrerequisiteCheckInterval is how often the operator asks the API server whether the CRDs
 	// it needs are served (default 5s); a missing one is picked up within it.
 	PrerequisiteCheckInterval time.Duration
+	// FirstStatusWait is how long a new route or pool may go without a status of ours while
+	// Envoy Gateway has not judged it (first_status.go; flag --first-status-wait, whose default
+	// is DefaultFirstStatusWait). 0: its Pending is written at once.
+	FirstStatusWait time.Duration
+	// MaxConcurrentPoolReconciles is how many pools are reconciled at once (flag
+	// --max-concurrent-pool-reconciles; default DefaultMaxConcurrentPoolReconciles).
+	MaxConcurrentPoolReconciles int
 
 	// prereqs is what the API server serves of the prerequisites (set by SetupWithManager).
 	prereqs *prerequisites

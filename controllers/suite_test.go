@@ -127,6 +127,10 @@ type suiteOperator struct {
 // operator is the running operator; restartOperator replaces it.
 var operator *suiteOperator
 
+// suiteFirstStatusWait is the operator's Options.FirstStatusWait: none, so that the tests read
+// Pending statuses without waiting for it, but in the test of the wait (first_status_test.go).
+var suiteFirstStatusWait time.Duration
+
 // startOperator starts a manager running the operator's controllers against the suite's API
 // server, its writes counted, and waits for its cache.
 func startOperator() (*suiteOperator, error) {
@@ -144,7 +148,7 @@ func startOperator() (*suiteOperator, error) {
 		return nil, fmt.Errorf("creating the manager: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	if err := Setup(ctx, mgr, Options{DefaultEnvoyGatewayClass: testEnvoyGatewayClass}); err != nil {
+	if err := Setup(ctx, mgr, Options{DefaultEnvoyGatewayClass: testEnvoyGatewayClass, FirstStatusWait: suiteFirstStatusWait}); err != nil {
 		cancel()
 		return nil, fmt.Errorf("setting up the controllers: %w", err)
 	}

@@ -100,6 +100,9 @@ func poolUses(s *Snapshot, routes []poolRoute, nn types.NamespacedName) []poolUs
 func poolParents(s *Snapshot, pool *giev1.InferencePool, routes []poolRoute, uses []poolUse, epp endpointPicker, rejected map[types.NamespacedName][]policyRejection) []giev1.ParentStatus {
 	type verdict struct {
 		accepted bool
+		// rejected: a route's verdict for this Gateway is Accepted=False; else a route not
+		// accepted is still waiting for one.
+		rejected bool
 		routes   []poolRoute
 		// unfit are the routes of a kind the pool cannot serve (poolFitsKind).
 		unfit []poolRoute
@@ -121,8 +124,9 @@ func poolParents(s *Snapshot, pool *giev1.InferencePool, routes []poolRoute, use
 			}
 			v.routes = append(v.routes, route)
 			if st := findParentStatus(parents, ref, route.namespace()); st != nil {
-				if c := findCondition(st.Conditions, string(gwapiv1.RouteConditionAccepted)); c != nil && c.Status == metav1.ConditionTrue {
-					v.accepted = true
+				if c := findCondition(st.Conditions, string(gwapiv1.RouteConditionAccepted)); c != nil {
+					v.accepted = v.accepted || c.Status == metav1.ConditionTrue
+					v.rejected = v.rejected || c.Status == metav1.ConditionFalse
 				}
 			}
 		}
@@ -163,9 +167,13 @@ func poolParents(s *Snapshot, pool *giev1.InferencePool, routes []poolRoute, use
 				msg += "; " + unfit
 			}
 			accepted = condition(giev1.InferencePoolConditionAccepted, metav1.ConditionTrue, giev1.InferencePoolReasonAccepted, msg, pool.Generation)
-		default:
+		case v.rejected:
 			accepted = condition(giev1.InferencePoolConditionAccepted, metav1.ConditionFalse, giev1.InferencePoolReasonHTTPRouteNotAccepted,
 				"No route referencing this pool is accepted by the Gateway: "+routesPhrase(v.routes), pool.Generation)
+		default:
+			// No route refused, none judged yet: GIE's Unknown/Pending, not a refusal.
+			accepted = condition(giev1.InferencePoolConditionAccepted, metav1.ConditionUnknown, PoolReasonPending,
+				"Waiting for Envoy Gateway to accept "+routesPhrase(v.routes), pool.Generation)
 		}
 		group, kind, ns := giev1.Group(gwapiv1.GroupName), giev1.Kind("Gateway"), giev1.Namespace(gw.Namespace)
 		out = append(out, giev1.ParentStatus{

@@ -119,7 +119,9 @@ func runOperator(ctx context.Context, cfg Config, s *server, admin client.Client
 	logf("cold start: starting the operator")
 	res.ColdLoad[0] = scale.LoadAverage()
 	t0 := time.Now()
-	var args []string
+	// No Envoy Gateway judges anything here: Pending is the status the routes and pools end with,
+	// and the operator writes it at once rather than after --first-status-wait.
+	args := []string{"--first-status-wait=0"}
 	if cfg.GoMemoryLimit != "" {
 		args = append(args, "--go-memory-limit="+cfg.GoMemoryLimit)
 	}

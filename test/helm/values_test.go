@@ -26,6 +26,7 @@ var customValues = append([]string{
 	"manager.envoyGatewayClass=my-eg",
 	"manager.clusterDomain=cluster.example",
 	"manager.maxConcurrentReconciles=8",
+	"manager.maxConcurrentPoolReconciles=24",
 	"manager.goMemoryLimit=300Mi",
 	"manager.leaderElection.leaseDuration=30s",
 	"manager.leaderElection.renewDeadline=20s",
@@ -99,7 +100,7 @@ func TestValuesReachTheManifests(t *testing.T) {
 	}
 	for _, want := range []string{
 		"--leader-elect=true", "--metrics-bind-address=:8080", "--metrics-secure=false", "--health-probe-bind-address=:9440",
-		"--envoy-gateway-class=my-eg", "--cluster-domain=cluster.example", "--max-concurrent-reconciles=8", "--go-memory-limit=300Mi", "--zap-log-level=debug", "--zap-encoder=console",
+		"--envoy-gateway-class=my-eg", "--cluster-domain=cluster.example", "--max-concurrent-reconciles=8", "--max-concurrent-pool-reconciles=24", "--go-memory-limit=300Mi", "--zap-log-level=debug", "--zap-encoder=console",
 		"--leader-elect-lease-duration=30s", "--leader-elect-renew-deadline=20s", "--leader-elect-retry-period=4s",
 	} {
 		if !slices.Contains(manager.Args, want) {
