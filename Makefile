@@ -97,7 +97,7 @@ BENCH_E2E_DIR ?= $(CURDIR)/tmp/bench-e2e
 BENCH_E2E_PROFILE ?= 0
 BENCH_E2E_OPERATOR_ARGS ?=
 BENCH_E2E_MATCHED ?= 0
-BENCH_E2E_FLOOR_EG_WRITERS ?= 1
+BENCH_E2E_FLOOR_EG_WRITERS ?= 4
 
 .PHONY: test-bench-e2e
 test-bench-e2e: ## The end-to-end benchmark at 10 pools (root needed; ~95 s): asserts that every phase completes, never a time.

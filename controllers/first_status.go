@@ -22,8 +22,8 @@ const DefaultFirstStatusWait = 2 * time.Minute
 // problem) and obj is younger than wait. Envoy Gateway's verdict then is the first status the
 // user reads, one write instead of two: written at once, the Pending of every route and pool
 // of a large apply was a write per object on the API server that Envoy Gateway and the
-// generated objects are waiting on, ahead of them. Past wait, a Pending still says so, for a
-// Envoy Gateway that does not judge (down, or not watching the namespace).
+// generated objects are waiting on, ahead of them. Past wait, a Pending still says so, for an
+// Envoy Gateway that does not judge (down, or not watching the namespace). design.md §21.
 func holdFirstStatus(obj client.Object, hasOurs, pendingOnly bool, wait time.Duration, now time.Time) time.Duration {
 	if hasOurs || !pendingOnly {
 		return 0

@@ -35,14 +35,15 @@ type Config struct {
 	// cost from what its way of generating does (BENCH_E2E_MATCHED=1).
 	Matched bool
 	// FloorEGWriters is the number of raw writers of the floor under Envoy Gateway
-	// (BENCH_E2E_FLOOR_EG_WRITERS, default 1: one sequential writer, as the quiet floor's; e.g.
-	// 4, the operator's concurrent reconciles per controller, each writer a share of the pools).
+	// (BENCH_E2E_FLOOR_EG_WRITERS, default 4, side by side, each a share of the pools: one
+	// sequential writer is latency-bound on the loaded API server; 1 makes it one, as the quiet
+	// floor's).
 	FloorEGWriters int
 }
 
 // ConfigFromEnv reads the BENCH_E2E_* variables; dir is the default of BENCH_E2E_DIR.
 func ConfigFromEnv(dir string) (Config, error) {
-	c := Config{Pools: []int{100, 300, 1000}, Dir: dir, Writers: 8, GoMemoryLimit: "115Mi", ProfileSeconds: 30, FloorEGWriters: 1}
+	c := Config{Pools: []int{100, 300, 1000}, Dir: dir, Writers: 8, GoMemoryLimit: "115Mi", ProfileSeconds: 30, FloorEGWriters: 4}
 	if v := os.Getenv("BENCH_E2E_N"); v != "" {
 		c.Pools = nil
 		for _, f := range strings.Split(v, ",") {
