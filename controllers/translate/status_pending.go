@@ -15,28 +15,22 @@ const PoolReasonPending = "Pending"
 // Accepted=Unknown and no reference problem found by the operator. Such a status may wait for
 // the verdict that follows (controllers/first_status.go); any other is news to write at once.
 func RouteParentsPendingOnly(parents []gwapiv1.RouteParentStatus) bool {
-	if len(parents) == 0 {
-		return false
-	}
-	for _, p := range parents {
-		if !pendingOnly(p.Conditions) {
-			return false
-		}
-	}
-	return true
+	return allPendingOnly(parents, func(p gwapiv1.RouteParentStatus) []metav1.Condition { return p.Conditions })
 }
 
 // PoolParentsPendingOnly is RouteParentsPendingOnly for a pool's status entries.
 func PoolParentsPendingOnly(parents []giev1.ParentStatus) bool {
-	if len(parents) == 0 {
-		return false
-	}
+	return allPendingOnly(parents, func(p giev1.ParentStatus) []metav1.Condition { return p.Conditions })
+}
+
+// allPendingOnly: there is an entry, and every entry's conditions are pendingOnly.
+func allPendingOnly[P any](parents []P, conditions func(P) []metav1.Condition) bool {
 	for _, p := range parents {
-		if !pendingOnly(p.Conditions) {
+		if !pendingOnly(conditions(p)) {
 			return false
 		}
 	}
-	return true
+	return len(parents) > 0
 }
 
 // pendingOnly: Accepted is Unknown and no other condition is False.
