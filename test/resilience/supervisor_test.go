@@ -51,8 +51,11 @@ type run struct {
 }
 
 // supervise starts the replica name of bin with kubeconfig and args; every run logs to
-// dir/name-<run>.log. It stops when the test ends.
+// dir/name-<run>.log. It stops when the test ends. No Envoy Gateway judges anything here, so
+// Pending is the status the routes and pools end with: the replica writes it at once
+// (--first-status-wait=0), as the expectation says.
 func (e *env) supervise(name, bin, kubeconfig string, args ...string) *supervisor {
+	args = append([]string{"--first-status-wait=0"}, args...)
 	s := &supervisor{
 		name: name, logf: e.logf,
 		start: func(log string) (*scale.OperatorProcess, error) {

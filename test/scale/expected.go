@@ -80,8 +80,8 @@ func ExpectOf(snap *translate.Snapshot) (*Expected, error) { return build(snap) 
 // build translates snap. The generated objects the snapshot holds (Gateways, HTTPRoutes,
 // policies) go into it too, as the operator would have written them, and it is translated again:
 // the user's statuses mirror Envoy Gateway's verdicts on them. Without Envoy Gateway nobody
-// judges them, so the user's Gateway and routes stay Pending/Unknown, and the pools' Accepted
-// False.
+// judges them, so the user's Gateway, routes and pools stay Pending/Unknown (which the operator
+// writes at once only with --first-status-wait=0).
 func build(snap *translate.Snapshot) (*Expected, error) {
 	first := translate.All(snap)
 	x := newIndexed(snap)
