@@ -59,12 +59,21 @@ func (c *Cluster) describePool(nn types.NamespacedName) (*Node, error) {
 	}
 	root := &Node{Text: "InferencePool " + nn.String()}
 	parents := root.add("Parents (the operator's status)", false)
+	ours := false
 	for _, p := range pool.Status.Parents {
 		v := conditionsVerdict(p.Conditions)
 		parents.add(fmt.Sprintf("Gateway %s/%s: %s", p.ParentRef.Namespace, p.ParentRef.Name, v), !v.OK()).addProblems(v)
+		ours = ours || string(p.ControllerName) == translate.ControllerName
 	}
-	if len(pool.Status.Parents) == 0 {
+	desired := translate.ForPool(c.Snap, pool)
+	if !ours && len(desired.Parents) == 0 {
 		parents.Text += ": none (no route on a Gateway of an inferencepool-operator class uses the pool)"
+	} else if !ours {
+		var lines []parentLine
+		for _, p := range desired.Parents {
+			lines = append(lines, parentLine{fmt.Sprintf("Gateway %s/%s", p.ParentRef.Namespace, p.ParentRef.Name), conditionsVerdict(p.Conditions)})
+		}
+		addUnwritten(parents, "the pool's routes", lines)
 	}
 	pods := c.selectedPods(pool)
 	ready := 0
@@ -110,7 +119,7 @@ func (c *Cluster) describePool(nn types.NamespacedName) (*Node, error) {
 		kind := refOf(r).Kind
 		c.addPolicies(routes.add(kind+" "+r.GetNamespace()+"/"+r.GetName(), false), kind, types.NamespacedName{Namespace: r.GetNamespace(), Name: r.GetName()}, false)
 	}
-	c.addGenerated(root, translate.ForPool(c.Snap, pool).Objects)
+	c.addGenerated(root, desired.Objects)
 	c.addFindings(root, refOf(pool))
 	return root, nil
 }
@@ -171,6 +180,7 @@ func (c *Cluster) describeRoute(nn types.NamespacedName) (*Node, error) {
 	}
 	root := &Node{Text: "HTTPRoute " + nn.String()}
 	parents := root.add("Parents", false)
+	ours := false
 	for _, p := range route.Status.Parents {
 		v := conditionsVerdict(p.Conditions)
 		ns := route.Namespace
@@ -178,6 +188,19 @@ func (c *Cluster) describeRoute(nn types.NamespacedName) (*Node, error) {
 			ns = string(*p.ParentRef.Namespace)
 		}
 		parents.add(fmt.Sprintf("Gateway %s/%s (%s): %s", ns, p.ParentRef.Name, p.ControllerName, v), !v.OK()).addProblems(v)
+		ours = ours || string(p.ControllerName) == translate.ControllerName
+	}
+	desired := translate.ForRoute(c.Snap, route)
+	if !ours && len(desired.Parents) > 0 {
+		var lines []parentLine
+		for _, p := range desired.Parents {
+			ns := route.Namespace
+			if p.ParentRef.Namespace != nil {
+				ns = string(*p.ParentRef.Namespace)
+			}
+			lines = append(lines, parentLine{fmt.Sprintf("Gateway %s/%s", ns, p.ParentRef.Name), conditionsVerdict(p.Conditions)})
+		}
+		addUnwritten(parents, "the route", lines)
 	}
 	rules := root.add("Rules", false)
 	for i, rule := range route.Spec.Rules {
@@ -196,7 +219,7 @@ func (c *Cluster) describeRoute(nn types.NamespacedName) (*Node, error) {
 		rules.add(fmt.Sprintf("%s → %s", translate.RuleNames(route)[i], strings.Join(backends, ", ")), false)
 	}
 	if c.Snap.OnOurGateways(route) {
-		c.addGenerated(root, translate.ForRoute(c.Snap, route).Objects)
+		c.addGenerated(root, desired.Objects)
 		pools := root.add("Pools", false)
 		for _, p := range translate.PoolRefs(route) {
 			if pool := c.Snap.Pool(p); pool != nil {
@@ -293,4 +316,20 @@ func (n *Node) addProblems(v Verdict) *Node {
 		n.add(p, true)
 	}
 	return n
+}
+
+// parentLine is one status entry as describe shows it.
+type parentLine struct {
+	text    string
+	verdict Verdict
+}
+
+// addUnwritten says on parents that the operator has written no status entry yet, and shows
+// what it would write now: a new route's or pool's first status waits for Envoy Gateway's
+// verdict on what (at most --first-status-wait after its creation; design.md §21).
+func addUnwritten(parents *Node, what string, lines []parentLine) {
+	parents.Text += fmt.Sprintf(": none of the operator's yet (written once Envoy Gateway has judged %s, at most --first-status-wait after its creation); now it would say", what)
+	for _, l := range lines {
+		parents.add(l.text+": "+l.verdict.String(), !l.verdict.OK()).addProblems(l.verdict)
+	}
 }
