@@ -97,7 +97,7 @@ func (r *CopiedRouteReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	if err := r.Applier.PruneAll(ctx, lists, src, keep); err != nil {
 		return ctrl.Result{}, err
 	}
-	hold := holdFirstStatus(route, hasOurRouteEntry(status.Parents), translate.RouteParentsPendingOnly(res.Parents), r.Options.FirstStatusWait, time.Now())
+	hold := holdRouteStatus(route, status.Parents, res.Parents, r.Options.FirstStatusWait, time.Now())
 	wrote := false
 	if hold == 0 {
 		wrote, err = r.Status.WriteParents(ctx, route, status, res.Parents)

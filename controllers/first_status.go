@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"slices"
 	"time"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -31,22 +32,15 @@ func holdFirstStatus(obj client.Object, hasOurs, pendingOnly bool, wait time.Dur
 	return max(0, wait-now.Sub(obj.GetCreationTimestamp().Time))
 }
 
-// hasOurRouteEntry tells whether a route's status has an entry written by the operator.
-func hasOurRouteEntry(parents []gwapiv1.RouteParentStatus) bool {
-	for _, p := range parents {
-		if string(p.ControllerName) == translate.ControllerName {
-			return true
-		}
-	}
-	return false
+// holdRouteStatus is holdFirstStatus for a route whose status entries are current and whose
+// entries the operator computes are desired.
+func holdRouteStatus(route client.Object, current, desired []gwapiv1.RouteParentStatus, wait time.Duration, now time.Time) time.Duration {
+	ours := slices.ContainsFunc(current, func(p gwapiv1.RouteParentStatus) bool { return string(p.ControllerName) == translate.ControllerName })
+	return holdFirstStatus(route, ours, translate.RouteParentsPendingOnly(desired), wait, now)
 }
 
-// hasOurPoolEntry tells whether a pool's status has an entry written by the operator.
-func hasOurPoolEntry(parents []giev1.ParentStatus) bool {
-	for _, p := range parents {
-		if string(p.ControllerName) == translate.ControllerName {
-			return true
-		}
-	}
-	return false
+// holdPoolStatus is holdFirstStatus for a pool whose entries the operator computes are desired.
+func holdPoolStatus(pool *giev1.InferencePool, desired []giev1.ParentStatus, wait time.Duration, now time.Time) time.Duration {
+	ours := slices.ContainsFunc(pool.Status.Parents, func(p giev1.ParentStatus) bool { return string(p.ControllerName) == translate.ControllerName })
+	return holdFirstStatus(pool, ours, translate.PoolParentsPendingOnly(desired), wait, now)
 }

@@ -41,7 +41,9 @@ func TestFirstStatusIsEnvoyGatewaysVerdict(t *testing.T) {
 		if err := get(pool, client.ObjectKeyFromObject(pool)); err != nil {
 			return err
 		}
-		if hasOurRouteEntry(route.Status.Parents) || hasOurPoolEntry(pool.Status.Parents) {
+		_, routeErr := ourRouteParent(route, "gw")
+		_, poolErr := ourPoolParent(pool, ns, "gw")
+		if routeErr == nil || poolErr == nil {
 			return fmt.Errorf("a status written before Envoy Gateway's verdict: route %+v, pool %+v", route.Status.Parents, pool.Status.Parents)
 		}
 		return nil

@@ -71,7 +71,7 @@ func (r *HTTPRouteReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	if err := r.Applier.PruneAll(ctx, routePruneLists, src, keep); err != nil {
 		return ctrl.Result{}, err
 	}
-	hold := holdFirstStatus(route, hasOurRouteEntry(route.Status.Parents), translate.RouteParentsPendingOnly(res.Parents), r.Options.FirstStatusWait, time.Now())
+	hold := holdRouteStatus(route, route.Status.Parents, res.Parents, r.Options.FirstStatusWait, time.Now())
 	wrote := false
 	if hold == 0 {
 		wrote, err = r.Status.WriteRouteParents(ctx, route, res.Parents)

@@ -90,7 +90,7 @@ func (r *InferencePoolReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	if again > 0 && (retry == 0 || again < retry) {
 		retry = again
 	}
-	hold := holdFirstStatus(pool, hasOurPoolEntry(pool.Status.Parents), translate.PoolParentsPendingOnly(res.Parents), r.Options.FirstStatusWait, time.Now())
+	hold := holdPoolStatus(pool, res.Parents, r.Options.FirstStatusWait, time.Now())
 	if hold == 0 {
 		_, err = r.Status.WritePoolParents(ctx, pool, res.Parents)
 	}
