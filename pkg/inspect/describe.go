@@ -194,11 +194,7 @@ func (c *Cluster) describeRoute(nn types.NamespacedName) (*Node, error) {
 	if !ours && len(desired.Parents) > 0 {
 		var lines []parentLine
 		for _, p := range desired.Parents {
-			ns := route.Namespace
-			if p.ParentRef.Namespace != nil {
-				ns = string(*p.ParentRef.Namespace)
-			}
-			lines = append(lines, parentLine{fmt.Sprintf("Gateway %s/%s", ns, p.ParentRef.Name), conditionsVerdict(p.Conditions)})
+			lines = append(lines, parentLine{"Gateway " + translate.ParentGateway(p.ParentRef, route.Namespace).String(), conditionsVerdict(p.Conditions)})
 		}
 		addUnwritten(parents, "the route", lines)
 	}
