@@ -22,9 +22,7 @@ import (
 // controllers follow the pool's change.
 func TestGRPCRouteToPool(t *testing.T) {
 	ns := newNamespace(t)
-	class := uniqueName(ns, "class")
-	mustCreate(t, ourClass(class))
-	mustCreate(t, newGateway(ns, "gw", class))
+	class := ourGateway(t, ns)
 	pool := newPool(ns, "pool", "grpc", 9000)
 	mustCreate(t, pool)
 	mustCreate(t, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pool-epp"},

@@ -169,9 +169,7 @@ func TestCrossNamespacePoolGrants(t *testing.T) {
 // A rule splitting traffic across two pools gets a Warning event: only one EPP can serve it.
 func TestWeightedTwoPoolsWarns(t *testing.T) {
 	ns := newNamespace(t)
-	class := uniqueName(ns, "class")
-	mustCreate(t, ourClass(class))
-	mustCreate(t, newGateway(ns, "gw", class))
+	class := ourGateway(t, ns)
 	a, b := poolBackendRef("", "pool-a"), poolBackendRef("", "pool-b")
 	a.Weight, b.Weight = ptrTo(int32(50)), ptrTo(int32(50))
 	route := newRoute(ns, "route", "gw", a, b)

@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	giev1 "sigs.k8s.io/gateway-api-inference-extension/api/v1"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 	gwapiv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
@@ -562,4 +563,33 @@ func TestSteadyStateMakesNoWrites(t *testing.T) {
 	if all := writes.snapshot(); len(all) != 0 {
 		t.Logf("writes elsewhere in the cluster during the resync period (other tests' objects): %v", all)
 	}
+}
+
+// Pools are reconciled DefaultMaxConcurrentPoolReconciles at a time, the other kinds
+// DefaultMaxConcurrentReconciles: a pool's reconcile applies several objects in turn.
+func TestPoolWorkers(t *testing.T) {
+	// The gauge is set as each controller starts.
+	eventually(t, func() error {
+		families, err := crmetrics.Registry.Gather()
+		if err != nil {
+			return err
+		}
+		workers := map[string]float64{}
+		for _, f := range families {
+			if f.GetName() != "controller_runtime_max_concurrent_reconciles" {
+				continue
+			}
+			for _, m := range f.GetMetric() {
+				for _, l := range m.GetLabel() {
+					if l.GetName() == "controller" {
+						workers[l.GetValue()] = m.GetGauge().GetValue()
+					}
+				}
+			}
+		}
+		if workers["inferencepool"] != DefaultMaxConcurrentPoolReconciles || workers["httproute"] != DefaultMaxConcurrentReconciles {
+			return fmt.Errorf("workers per controller %v, want %d for inferencepool and %d for httproute", workers, DefaultMaxConcurrentPoolReconciles, DefaultMaxConcurrentReconciles)
+		}
+		return nil
+	})
 }

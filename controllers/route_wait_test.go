@@ -17,9 +17,7 @@ import (
 // A GRPCRoute's first copy with a rule to a pool of gRPC model servers waits the same way.
 func TestGeneratedRouteWaitsForShadowService(t *testing.T) {
 	ns := newNamespace(t)
-	class := uniqueName(ns, "class")
-	mustCreate(t, ourClass(class))
-	mustCreate(t, newGateway(ns, "gw", class))
+	ourGateway(t, ns)
 	mustCreate(t, newPool(ns, "llm", "vllm", 8000))
 	grpcPool := newPool(ns, "chat", "chat", 9000)
 	grpcPool.Spec.AppProtocol = translate.AppProtocolH2C

@@ -647,14 +647,22 @@ func newPool(ns, name, app string, ports ...int32) *giev1.InferencePool {
 	return pool
 }
 
+// ourGateway creates in ns our GatewayClass (no parameters) and a Gateway "gw" of it, and
+// returns the class's name.
+func ourGateway(t *testing.T, ns string) string {
+	t.Helper()
+	class := uniqueName(ns, "class")
+	mustCreate(t, ourClass(class))
+	mustCreate(t, newGateway(ns, "gw", class))
+	return class
+}
+
 // servedPoolSetup creates in ns our GatewayClass (no parameters), a Gateway of it and a route
 // to the pool poolName, and returns the class name and the route. The pool itself is the
 // test's to create.
 func servedPoolSetup(t *testing.T, ns, poolName string) (string, *gwapiv1.HTTPRoute) {
 	t.Helper()
-	class := uniqueName(ns, "class")
-	mustCreate(t, ourClass(class))
-	mustCreate(t, newGateway(ns, "gw", class))
+	class := ourGateway(t, ns)
 	route := newRoute(ns, "route", "gw", poolBackendRef("", poolName))
 	mustCreate(t, route)
 	return class, route
