@@ -55,7 +55,9 @@ func TestGatewayClassWithoutParametersIsAccepted(t *testing.T) {
 		t.Errorf("observedGeneration = %d, want 1", c.ObservedGeneration)
 	}
 	// The write counter saw the status write (the zero-write assertions rely on it).
-	got := writes.matching(inNamespace("", name))
+	// Writes to this class only: inNamespace("") would take every cluster-scoped write, such as
+	// an earlier test's class being cleaned up meanwhile.
+	got := writes.matching(func(w write) bool { return w.Kind == "GatewayClass" && w.Name == name })
 	if len(got) != 1 || got[0].Kind != "GatewayClass" || got[0].Subresource != "status" {
 		t.Errorf("writes for the class = %v, want one GatewayClass status write", got)
 	}
